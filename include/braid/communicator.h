@@ -1,0 +1,111 @@
+#pragma once
+/// The C++ API. A Communicator is a group of `size` ranks, one per process (or thread),
+/// created collectively by every rank with the same UniqueId.
+///
+/// Promises common to every collective:
+/// - Counts are elements (64-bit), not bytes. Count 0 is allowed and moves nothing.
+/// - Out-of-place (send != recv) and in-place (send == recv) both work, with the
+///   in-place layouts NCCL defines (all-gather: send == recv + rank*count;
+///   reduce-scatter: recv == send + rank*recvCount).
+/// - Every rank must call the same collectives in the same order with matching
+///   counts, types and ops. Mismatched sizes are detected where they reach the wire
+///   and reported as RemoteError.
+/// - `stream` is reserved for CUDA streams; on host memory pass nullptr. Host calls
+///   return when the result is in the receive buffer.
+/// - Arguments are checked before anything is sent; a bad one throws InvalidArgument
+///   naming the argument and the rank. Failures of peers throw RemoteError, deadlines
+///   (BRAID_TIMEOUT) TimeoutError. After a Remote or Timeout error the communicator is
+///   broken: every later call throws; destroy it.
+/// - A Communicator is not thread-safe: one thread issues its calls (async handles may
+///   be waited on from anywhere).
+#include <braid/error.h>
+#include <braid/types.h>
+#include <braid/unique_id.h>
+
+#include <cstddef>
+#include <memory>
+
+namespace braid {
+
+using Stream = void*;  ///< A cudaStream_t where CUDA is in use; nullptr for host memory.
+
+class CommunicatorImpl;
+struct WorkState;
+
+/// A handle on an asynchronous operation. Waiting rethrows its error, if any.
+class Work {
+ public:
+  Work() = default;
+  explicit Work(std::shared_ptr<WorkState> s) : state_(std::move(s)) {}
+  /// Blocks until the operation is done (bounded by BRAID_TIMEOUT); rethrows its error.
+  void wait();
+  /// True once the operation is done (successfully or not). Never blocks.
+  bool test() const;
+
+ private:
+  std::shared_ptr<WorkState> state_;
+};
+
+class Communicator {
+ public:
+  /// Collective: every rank of `size` calls it with the same id and its own rank.
+  Communicator(const UniqueId& id, int rank, int size);
+  /// Reads the launcher's variables: braidrun (BRAID_UNIQUE_ID, BRAID_RANK, BRAID_SIZE),
+  /// torchrun (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), Open MPI
+  /// (OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK) or Slurm (SLURM_PROCID/NTASKS/LOCALID);
+  /// the last three need a rendezvous address (MASTER_ADDR/MASTER_PORT or BRAID_ROOT).
+  static Communicator fromEnvironment();
+  ~Communicator();
+  Communicator(Communicator&&) noexcept;
+  Communicator& operator=(Communicator&&) noexcept;
+
+  int rank() const;
+  int size() const;
+  /// Ranks on this host, and this rank's index among them.
+  int localSize() const;
+  int localRank() const;
+  /// The transport this rank uses to reach `peer` ("self", "shm", "tcp").
+  const char* transportTo(int peer) const;
+
+  void allReduce(const void* send, void* recv, std::size_t count, DataType type, Reduction op,
+                 Stream stream = nullptr);
+  /// recv holds size()*sendCount elements, rank i's contribution at i*sendCount.
+  void allGather(const void* send, void* recv, std::size_t sendCount, DataType type,
+                 Stream stream = nullptr);
+  /// send holds size()*recvCount elements; rank i receives the reduction of block i.
+  void reduceScatter(const void* send, void* recv, std::size_t recvCount, DataType type,
+                     Reduction op, Stream stream = nullptr);
+  /// `send` is read on the root only; every rank's `recv` gets the root's data.
+  void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root,
+                 Stream stream = nullptr);
+  /// The reduction lands in the root's `recv`; other ranks' `recv` is not touched.
+  void reduce(const void* send, void* recv, std::size_t count, DataType type, Reduction op,
+              int root, Stream stream = nullptr);
+  /// send and recv hold size()*count elements; block j of rank i goes to block i of rank j.
+  void allToAll(const void* send, void* recv, std::size_t count, DataType type,
+                Stream stream = nullptr);
+  /// Point to point. Outside a group each call completes before returning (so a send
+  /// waits for the matching recv); inside groupStart()/groupEnd() they run together.
+  void send(const void* buf, std::size_t count, DataType type, int peer, Stream stream = nullptr);
+  void recv(void* buf, std::size_t count, DataType type, int peer, Stream stream = nullptr);
+  /// Collects the calls that follow (send/recv and collectives) and runs them together
+  /// at groupEnd(), so a ring of sends and receives cannot deadlock. Groups nest.
+  void groupStart();
+  void groupEnd();
+  void barrier();
+
+  /// Asynchronous forms: return at once; the buffers must stay valid until wait().
+  /// Operations run in the order they were issued.
+  Work allReduceAsync(const void* send, void* recv, std::size_t count, DataType type, Reduction op);
+  Work allGatherAsync(const void* send, void* recv, std::size_t sendCount, DataType type);
+  Work reduceScatterAsync(const void* send, void* recv, std::size_t recvCount, DataType type,
+                          Reduction op);
+
+  CommunicatorImpl& impl() { return *impl_; }
+
+ private:
+  explicit Communicator(std::unique_ptr<CommunicatorImpl> impl);
+  std::unique_ptr<CommunicatorImpl> impl_;
+};
+
+}  // namespace braid

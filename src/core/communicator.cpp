@@ -1,0 +1,222 @@
+// The public Communicator: checks every argument before anything is sent, then hands
+// the call to CommunicatorImpl (now, inside a group, or asynchronously).
+#include <braid/communicator.h>
+
+#include "core/communicator_impl.h"
+#include "core/env.h"
+
+namespace braid {
+namespace {
+
+void checkType(const CommunicatorImpl& c, const char* call, DataType t) {
+  if (!isValid(t))
+    c.fail(std::string(call) + ": argument 'datatype' has value " + std::to_string(static_cast<int>(t)) +
+           ", which is not a valid DataType (0.." + std::to_string(kNumDataTypes - 1) + ")");
+}
+
+void checkOp(const CommunicatorImpl& c, const char* call, const Reduction& op) {
+  if (!isValid(op.op))
+    c.fail(std::string(call) + ": argument 'op' has value " + std::to_string(static_cast<int>(op.op)) +
+           ", which is not a valid ReduceOp (0.." + std::to_string(kNumReduceOps - 1) + ")");
+}
+
+void checkBuffer(const CommunicatorImpl& c, const char* call, const char* name, const void* p, std::size_t count) {
+  if (!p && count > 0)
+    c.fail(std::string(call) + ": argument '" + name + "' is null but count is " + std::to_string(count));
+}
+
+void checkRank(const CommunicatorImpl& c, const char* call, const char* name, int value) {
+  if (value < 0 || value >= c.size())
+    c.fail(std::string(call) + ": argument '" + name + "' is " + std::to_string(value) + ", outside [0, " +
+           std::to_string(c.size()) + ")");
+}
+
+void checkStream(const CommunicatorImpl& c, const char* call, Stream stream) {
+  if (stream)
+    throw UnsupportedError("rank " + std::to_string(c.rank()) + ": " + call +
+                               ": a CUDA stream was given, but this build runs host memory only",
+                           ErrorContext{c.rank(), -1, "", ""});
+}
+
+}  // namespace
+
+void Work::wait() {
+  if (!state_) return;
+  std::unique_lock<std::mutex> lock(state_->mutex);
+  state_->cv.wait(lock, [&] { return state_->done; });  // the operation itself has a deadline
+  if (state_->error) std::rethrow_exception(state_->error);
+}
+
+bool Work::test() const {
+  if (!state_) return true;
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->done;
+}
+
+Communicator::Communicator(const UniqueId& id, int rank, int size)
+    : impl_(std::make_unique<CommunicatorImpl>(id, rank, size)) {}
+Communicator::Communicator(std::unique_ptr<CommunicatorImpl> impl) : impl_(std::move(impl)) {}
+Communicator::~Communicator() = default;
+Communicator::Communicator(Communicator&&) noexcept = default;
+Communicator& Communicator::operator=(Communicator&&) noexcept = default;
+
+int Communicator::rank() const { return impl_->rank(); }
+int Communicator::size() const { return impl_->size(); }
+int Communicator::localRank() const { return impl_->localRank(); }
+int Communicator::localSize() const { return impl_->localSize(); }
+const char* Communicator::transportTo(int peer) const { return impl_->transportTo(peer); }
+
+static void submit(CommunicatorImpl& c, const CollectiveCall& call) {
+  if (c.groupDepth > 0) c.groupCollectives.push_back(call);
+  else c.run(call);
+}
+
+void Communicator::allReduce(const void* send, void* recv, std::size_t count, DataType type, Reduction op,
+                             Stream stream) {
+  auto& c = *impl_;
+  checkStream(c, "allReduce", stream);
+  checkType(c, "allReduce", type);
+  checkOp(c, "allReduce", op);
+  checkBuffer(c, "allReduce", "sendbuff", send, count);
+  checkBuffer(c, "allReduce", "recvbuff", recv, count);
+  submit(c, {Collective::AllReduce, send, recv, count, type, op, 0});
+}
+
+void Communicator::allGather(const void* send, void* recv, std::size_t sendCount, DataType type, Stream stream) {
+  auto& c = *impl_;
+  checkStream(c, "allGather", stream);
+  checkType(c, "allGather", type);
+  checkBuffer(c, "allGather", "sendbuff", send, sendCount);
+  checkBuffer(c, "allGather", "recvbuff", recv, sendCount);
+  submit(c, {Collective::AllGather, send, recv, sendCount, type, ReduceOp::Sum, 0});
+}
+
+void Communicator::reduceScatter(const void* send, void* recv, std::size_t recvCount, DataType type, Reduction op,
+                                 Stream stream) {
+  auto& c = *impl_;
+  checkStream(c, "reduceScatter", stream);
+  checkType(c, "reduceScatter", type);
+  checkOp(c, "reduceScatter", op);
+  checkBuffer(c, "reduceScatter", "sendbuff", send, recvCount);
+  checkBuffer(c, "reduceScatter", "recvbuff", recv, recvCount);
+  submit(c, {Collective::ReduceScatter, send, recv, recvCount, type, op, 0});
+}
+
+void Communicator::broadcast(const void* send, void* recv, std::size_t count, DataType type, int root,
+                             Stream stream) {
+  auto& c = *impl_;
+  checkStream(c, "broadcast", stream);
+  checkType(c, "broadcast", type);
+  checkRank(c, "broadcast", "root", root);
+  if (c.rank() == root) checkBuffer(c, "broadcast", "sendbuff", send, count);
+  checkBuffer(c, "broadcast", "recvbuff", recv, count);
+  submit(c, {Collective::Broadcast, send, recv, count, type, ReduceOp::Sum, root});
+}
+
+void Communicator::reduce(const void* send, void* recv, std::size_t count, DataType type, Reduction op, int root,
+                          Stream stream) {
+  auto& c = *impl_;
+  checkStream(c, "reduce", stream);
+  checkType(c, "reduce", type);
+  checkOp(c, "reduce", op);
+  checkRank(c, "reduce", "root", root);
+  checkBuffer(c, "reduce", "sendbuff", send, count);
+  if (c.rank() == root) checkBuffer(c, "reduce", "recvbuff", recv, count);
+  submit(c, {Collective::Reduce, send, recv, count, type, op, root});
+}
+
+void Communicator::allToAll(const void* send, void* recv, std::size_t count, DataType type, Stream stream) {
+  auto& c = *impl_;
+  checkStream(c, "allToAll", stream);
+  checkType(c, "allToAll", type);
+  checkBuffer(c, "allToAll", "sendbuff", send, count);
+  checkBuffer(c, "allToAll", "recvbuff", recv, count);
+  submit(c, {Collective::AllToAll, send, recv, count, type, ReduceOp::Sum, 0});
+}
+
+void Communicator::send(const void* buf, std::size_t count, DataType type, int peer, Stream stream) {
+  auto& c = *impl_;
+  checkStream(c, "send", stream);
+  checkType(c, "send", type);
+  checkRank(c, "send", "peer", peer);
+  checkBuffer(c, "send", "sendbuff", buf, count);
+  if (peer == c.rank() && c.groupDepth == 0)
+    c.fail("send: to itself outside groupStart()/groupEnd() would never complete; group it with the recv");
+  groupStart();
+  c.groupOps.push_back({true, peer, count * sizeOf(type)});
+  c.groupBuffers.push_back(const_cast<void*>(buf));
+  groupEnd();
+}
+
+void Communicator::recv(void* buf, std::size_t count, DataType type, int peer, Stream stream) {
+  auto& c = *impl_;
+  checkStream(c, "recv", stream);
+  checkType(c, "recv", type);
+  checkRank(c, "recv", "peer", peer);
+  checkBuffer(c, "recv", "recvbuff", buf, count);
+  if (peer == c.rank() && c.groupDepth == 0)
+    c.fail("recv: from itself outside groupStart()/groupEnd() would never complete; group it with the send");
+  groupStart();
+  c.groupOps.push_back({false, peer, count * sizeOf(type)});
+  c.groupBuffers.push_back(buf);
+  groupEnd();
+}
+
+void Communicator::groupStart() { ++impl_->groupDepth; }
+
+void Communicator::groupEnd() {
+  auto& c = *impl_;
+  if (c.groupDepth == 0)
+    throw InvalidUsage("rank " + std::to_string(c.rank()) + ": groupEnd without a matching groupStart",
+                       ErrorContext{c.rank(), -1, "", ""});
+  if (--c.groupDepth > 0) return;
+  auto collectives = std::move(c.groupCollectives);
+  auto ops = std::move(c.groupOps);
+  auto buffers = std::move(c.groupBuffers);
+  c.groupCollectives.clear();
+  c.groupOps.clear();
+  c.groupBuffers.clear();
+  int selfSends = 0, selfRecvs = 0;
+  for (const auto& op : ops)
+    if (op.peer == c.rank()) (op.isSend ? selfSends : selfRecvs)++;
+  if (selfSends != selfRecvs)
+    c.fail("groupEnd: " + std::to_string(selfSends) + " sends to itself but " + std::to_string(selfRecvs) +
+           " receives from itself in the group");
+  // Collectives run in issue order (every rank issues the same ones), then the fused send/recv.
+  for (const auto& call : collectives) c.run(call);
+  if (!ops.empty()) c.runPointToPoint(ops, buffers);
+}
+
+void Communicator::barrier() {
+  unsigned char token = 0, result = 0;
+  allReduce(&token, &result, 1, DataType::Uint8, ReduceOp::Sum);
+}
+
+Work Communicator::allReduceAsync(const void* send, void* recv, std::size_t count, DataType type, Reduction op) {
+  auto& c = *impl_;
+  checkType(c, "allReduceAsync", type);
+  checkOp(c, "allReduceAsync", op);
+  checkBuffer(c, "allReduceAsync", "sendbuff", send, count);
+  checkBuffer(c, "allReduceAsync", "recvbuff", recv, count);
+  return Work(c.runAsync({Collective::AllReduce, send, recv, count, type, op, 0}));
+}
+
+Work Communicator::allGatherAsync(const void* send, void* recv, std::size_t sendCount, DataType type) {
+  auto& c = *impl_;
+  checkType(c, "allGatherAsync", type);
+  checkBuffer(c, "allGatherAsync", "sendbuff", send, sendCount);
+  checkBuffer(c, "allGatherAsync", "recvbuff", recv, sendCount);
+  return Work(c.runAsync({Collective::AllGather, send, recv, sendCount, type, ReduceOp::Sum, 0}));
+}
+
+Work Communicator::reduceScatterAsync(const void* send, void* recv, std::size_t recvCount, DataType type,
+                                      Reduction op) {
+  auto& c = *impl_;
+  checkType(c, "reduceScatterAsync", type);
+  checkOp(c, "reduceScatterAsync", op);
+  checkBuffer(c, "reduceScatterAsync", "sendbuff", send, recvCount);
+  checkBuffer(c, "reduceScatterAsync", "recvbuff", recv, recvCount);
+  return Work(c.runAsync({Collective::ReduceScatter, send, recv, recvCount, type, op, 0}));
+}
+
+}  // namespace braid

@@ -1,0 +1,133 @@
+#include "core/env.h"
+
+#include <braid/error.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+
+namespace braid {
+namespace {
+
+const std::vector<Setting> kSettings = {
+    {"BRAID_TIMEOUT", nullptr, "300s", "Deadline for any wait (bootstrap, connect, collective): 30s, 500ms, 5m"},
+    {"BRAID_TRANSPORTS", nullptr, "shm,tcp", "Transports to try, in priority order (e.g. tcp to force sockets)"},
+    {"BRAID_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME", "", "Interface for bootstrap and tcp: prefix, =exact, ^exclude"},
+    {"BRAID_SHM_BUFFER", nullptr, "4M", "Bytes of each shared-memory ring between two local ranks"},
+    {"BRAID_TCP_SOCKETS", nullptr, "2", "Sockets per tcp peer; large messages are striped across them"},
+    {"BRAID_CHUNK", nullptr, "512K", "Pipeline slice size of ring collectives, in bytes"},
+    {"BRAID_DEBUG", "NCCL_DEBUG", "WARN", "Log level: NONE, WARN, INFO, TRACE"},
+    {"BRAID_HOST_ID", nullptr, "", "Overrides the host identity (hostname + boot id), to pose as several hosts"},
+    {"BRAID_UNIQUE_ID", "NCCL_COMM_ID", "", "Rendezvous id (set by braidrun); NCCL_COMM_ID gives host:port instead"},
+    {"BRAID_RANK", nullptr, "", "This process's rank (set by braidrun)"},
+    {"BRAID_SIZE", nullptr, "", "Number of ranks (set by braidrun)"},
+    {"BRAID_LOCAL_RANK", nullptr, "", "Rank among this host's ranks (set by braidrun)"},
+    {"BRAID_ROOT", nullptr, "", "host:port of the rendezvous root for torchrun/Open MPI/Slurm launches"},
+    {"BRAID_SECRET", nullptr, "", "32 hex digits shared by all ranks of a torchrun/MPI/Slurm launch"},
+    {"BRAID_CPU_ISA", nullptr, "", "Force the reduction kernels' instruction set: generic, avx2, avx512"},
+};
+
+std::mutex gMutex;
+std::unique_ptr<Env> gEnv;
+
+const Setting* find(const char* name) {
+  for (const auto& s : kSettings)
+    if (std::string_view(s.name) == name) return &s;
+  return nullptr;
+}
+
+int parseLogLevel(const std::string& v) {
+  std::string u;
+  for (char c : v) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (u == "NONE" || u == "VERSION") return 0;
+  if (u == "INFO") return 2;
+  if (u == "TRACE" || u == "DEBUG") return 3;
+  return 1;
+}
+
+}  // namespace
+
+Env::Env() {
+  timeout_ = parseDuration(value("BRAID_TIMEOUT"), "BRAID_TIMEOUT");
+  transports_ = value("BRAID_TRANSPORTS");
+  socketIfname_ = value("BRAID_SOCKET_IFNAME");
+  shmBufferBytes_ = parseBytes(value("BRAID_SHM_BUFFER"), "BRAID_SHM_BUFFER");
+  if (shmBufferBytes_ < 4096) throw InvalidArgument("BRAID_SHM_BUFFER must be at least 4K");
+  tcpSockets_ = static_cast<int>(parseBytes(value("BRAID_TCP_SOCKETS"), "BRAID_TCP_SOCKETS"));
+  if (tcpSockets_ < 1 || tcpSockets_ > 16) throw InvalidArgument("BRAID_TCP_SOCKETS must be 1..16");
+  chunkBytes_ = parseBytes(value("BRAID_CHUNK"), "BRAID_CHUNK");
+  if (chunkBytes_ < 64) throw InvalidArgument("BRAID_CHUNK must be at least 64 bytes");
+  logLevel_ = parseLogLevel(value("BRAID_DEBUG"));
+  hostId_ = value("BRAID_HOST_ID");
+}
+
+const Env& Env::get() {
+  std::lock_guard<std::mutex> lock(gMutex);
+  if (!gEnv) gEnv.reset(new Env());
+  return *gEnv;
+}
+
+void Env::reload() {
+  auto fresh = std::unique_ptr<Env>(new Env());
+  std::lock_guard<std::mutex> lock(gMutex);
+  // The old object is leaked on purpose: references handed out earlier stay valid.
+  gEnv.release();
+  gEnv = std::move(fresh);
+}
+
+const std::vector<Setting>& Env::table() { return kSettings; }
+
+std::string Env::value(const char* name) const {
+  const Setting* s = find(name);
+  if (!s) throw InvalidArgument(std::string("unknown setting ") + name);
+  if (const char* v = std::getenv(s->name); v && *v) return v;
+  if (s->alias)
+    if (const char* v = std::getenv(s->alias); v && *v) return v;
+  return s->defaultValue;
+}
+
+const char* Env::source(const char* name) const {
+  const Setting* s = find(name);
+  if (!s) return "unknown";
+  if (const char* v = std::getenv(s->name); v && *v) return s->name;
+  if (s->alias)
+    if (const char* v = std::getenv(s->alias); v && *v) return s->alias;
+  return "default";
+}
+
+std::uint64_t parseBytes(const std::string& text, const char* what) {
+  std::size_t pos = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(text, &pos);
+  } catch (...) {
+    throw InvalidArgument(std::string(what) + ": '" + text + "' is not a size (e.g. 512K, 4M)");
+  }
+  std::string unit = text.substr(pos);
+  if (unit.empty() || unit == "B") return n;
+  if (unit == "K" || unit == "KB" || unit == "KiB") return n << 10;
+  if (unit == "M" || unit == "MB" || unit == "MiB") return n << 20;
+  if (unit == "G" || unit == "GB" || unit == "GiB") return n << 30;
+  throw InvalidArgument(std::string(what) + ": unknown unit in '" + text + "'");
+}
+
+std::chrono::milliseconds parseDuration(const std::string& text, const char* what) {
+  std::size_t pos = 0;
+  double n = 0;
+  try {
+    n = std::stod(text, &pos);
+  } catch (...) {
+    throw InvalidArgument(std::string(what) + ": '" + text + "' is not a duration (e.g. 30s, 500ms)");
+  }
+  if (n < 0) throw InvalidArgument(std::string(what) + " must not be negative");
+  std::string unit = text.substr(pos);
+  double ms;
+  if (unit.empty() || unit == "s") ms = n * 1000;
+  else if (unit == "ms") ms = n;
+  else if (unit == "m" || unit == "min") ms = n * 60000;
+  else throw InvalidArgument(std::string(what) + ": unknown unit in '" + text + "'");
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+}  // namespace braid

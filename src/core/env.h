@@ -1,0 +1,53 @@
+#pragma once
+// One object owns every BRAID_* environment variable: its default, its description,
+// and the NCCL_* alias that existing job scripts set. Nothing else calls getenv for
+// a setting, so `braid-probe --env` and the README print the complete list.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace braid {
+
+struct Setting {
+  const char* name;         // BRAID_...
+  const char* alias;        // NCCL_... or nullptr
+  const char* defaultValue;
+  const char* description;  // one line
+};
+
+class Env {
+ public:
+  // The process-wide settings, read once on first use.
+  static const Env& get();
+  // Re-reads the environment (tests change variables between communicators).
+  static void reload();
+  static const std::vector<Setting>& table();
+
+  std::string value(const char* name) const;  // the value in force (env, alias, default)
+  const char* source(const char* name) const;  // "BRAID_X", "NCCL_X" or "default"
+
+  // Typed accessors for the settings the core reads on hot-ish paths.
+  std::chrono::milliseconds timeout() const { return timeout_; }
+  std::string transports() const { return transports_; }
+  std::string socketIfname() const { return socketIfname_; }
+  std::size_t shmBufferBytes() const { return shmBufferBytes_; }
+  int tcpSockets() const { return tcpSockets_; }
+  std::size_t chunkBytes() const { return chunkBytes_; }
+  int logLevel() const { return logLevel_; }  // 0 none, 1 warn, 2 info, 3 debug
+  std::string hostId() const { return hostId_; }
+
+ private:
+  Env();
+  std::chrono::milliseconds timeout_;
+  std::string transports_, socketIfname_, hostId_;
+  std::size_t shmBufferBytes_, chunkBytes_;
+  int tcpSockets_, logLevel_;
+};
+
+// Parses "4M", "512K", "1G", "123" into bytes; throws InvalidArgument naming `what`.
+std::uint64_t parseBytes(const std::string& text, const char* what);
+// Parses "30", "30s", "500ms", "2m" into milliseconds; throws InvalidArgument naming `what`.
+std::chrono::milliseconds parseDuration(const std::string& text, const char* what);
+
+}  // namespace braid

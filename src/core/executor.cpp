@@ -1,0 +1,155 @@
+#include "core/executor.h"
+
+#include <braid/error.h>
+
+#include <cstring>
+#include <sched.h>
+
+namespace braid {
+
+Executor::Executor(int rank, std::vector<Connection*> connections, Doorbell* doorbell, bool oversubscribed)
+    : rank_(rank), connections_(std::move(connections)), doorbell_(doorbell), oversubscribed_(oversubscribed) {}
+
+void* Executor::at(const Region& r) const {
+  return static_cast<char*>(buffers_->base[r.buffer]) + r.offset * buffers_->elemSize;
+}
+
+void Executor::complete(const Plan& plan, std::uint32_t step) {
+  ++finished_;
+  for (std::uint32_t i = plan.firstDependent[step]; i < plan.firstDependent[step + 1]; ++i) {
+    std::uint32_t d = plan.dependents[i];
+    if (--waitingOn_[d] == 0 && plan.steps[d].peer < 0) localReady_.push_back(d);
+  }
+}
+
+void Executor::runLocal(const Plan& plan, std::uint32_t index) {
+  const Step& s = plan.steps[index];
+  const std::size_t bytes = s.dst.count * buffers_->elemSize;
+  if (s.kind == StepKind::Copy) std::memmove(at(s.dst), at(s.src), bytes);
+  else buffers_->combine(at(s.dst), at(s.dst), at(s.src), s.dst.count);
+  complete(plan, index);
+}
+
+void Executor::postReady(const Plan& plan, std::size_t p) {
+  Connection* c = connections_[plan.peers[p]];
+  const auto& sends = plan.sendsTo[p];
+  while (sendPosted_[p] < sends.size() && waitingOn_[sends[sendPosted_[p]]] == 0) {
+    const Step& s = plan.steps[sends[sendPosted_[p]++]];
+    c->postSend(at(s.src), s.src.count * buffers_->elemSize);
+  }
+  const auto& recvs = plan.recvsFrom[p];
+  while (recvPosted_[p] < recvs.size() && waitingOn_[recvs[recvPosted_[p]]] == 0) {
+    const Step& s = plan.steps[recvs[recvPosted_[p]++]];
+    RecvTarget t;
+    t.dst = at(s.dst);
+    t.bytes = s.dst.count * buffers_->elemSize;
+    if (s.kind == StepKind::RecvReduce) {
+      t.src = at(s.src);
+      t.combine = buffers_->combine;
+      t.elemSize = buffers_->elemSize;
+    }
+    c->postRecv(t);
+  }
+}
+
+bool Executor::progressAll(const Plan& plan) {
+  bool moved = false;
+  for (std::size_t p = 0; p < plan.peers.size(); ++p) {
+    Connection* c = connections_[plan.peers[p]];
+    postReady(plan, p);
+    if (!c->busy()) continue;
+    moved |= c->progress();
+    // The wire is FIFO, so the n-th completion is the n-th posted step.
+    while (sendDone_[p] < c->sendsDone() - sendBase_[p]) complete(plan, plan.sendsTo[p][sendDone_[p]++]);
+    while (recvDone_[p] < c->recvsDone() - recvBase_[p]) complete(plan, plan.recvsFrom[p][recvDone_[p]++]);
+  }
+  while (!localReady_.empty()) {
+    std::uint32_t s = localReady_.back();
+    localReady_.pop_back();
+    runLocal(plan, s);
+    moved = true;
+  }
+  return moved;
+}
+
+void Executor::sleep(const Plan& plan, std::uint32_t seen) {
+  pollFds_.clear();
+  bool hasShm = false;
+  for (int peer : plan.peers) {
+    Connection* c = connections_[peer];
+    if (!c->busy()) continue;
+    std::size_t before = pollFds_.size();
+    c->addPollFds(pollFds_);
+    if (pollFds_.size() == before) hasShm = true;
+    c->checkPeer();
+  }
+  // Short slices: the deadline and peer liveness are rechecked between them.
+  if (pollFds_.empty()) {
+    if (doorbell_) doorbell_->wait(seen, 100);
+    else sched_yield();
+  } else if (!hasShm || !doorbell_) {
+    ::poll(pollFds_.data(), pollFds_.size(), 100);
+  } else {
+    ::poll(pollFds_.data(), pollFds_.size(), 0);
+    doorbell_->wait(seen, 1);
+  }
+}
+
+void Executor::run(const Plan& plan, const ExecutionBuffers& buffers, const Deadline& deadline, const char* what) {
+  buffers_ = &buffers;
+  const std::size_t n = plan.steps.size(), peers = plan.peers.size();
+  waitingOn_.resize(n);
+  localReady_.clear();
+  finished_ = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    waitingOn_[i] = plan.steps[i].numDeps;
+    if (waitingOn_[i] == 0 && plan.steps[i].peer < 0) localReady_.push_back(i);
+  }
+  sendPosted_.assign(peers, 0);
+  recvPosted_.assign(peers, 0);
+  sendDone_.assign(peers, 0);
+  recvDone_.assign(peers, 0);
+  sendBase_.resize(peers);
+  recvBase_.resize(peers);
+  for (std::size_t p = 0; p < peers; ++p) {
+    Connection* c = connections_[plan.peers[p]];
+    if (!c) throw InvalidUsage("rank " + std::to_string(rank_) + ": no connection to rank " + std::to_string(plan.peers[p]));
+    sendBase_[p] = c->sendsPosted();
+    recvBase_[p] = c->recvsPosted();
+  }
+  // Spinning pays off only when every rank has a core of its own.
+  const int spinLimit = oversubscribed_ ? 0 : 4000;
+  int idle = 0;
+  while (finished_ < n) {
+    std::uint32_t seen = doorbell_ ? doorbell_->read() : 0;
+    if (progressAll(plan)) {
+      idle = 0;
+      continue;
+    }
+    if (++idle < spinLimit) continue;
+    if (deadline.expired()) timedOut(plan, what);
+    sleep(plan, seen);
+  }
+}
+
+void Executor::timedOut(const Plan& plan, const char* what) {
+  std::string owed;
+  int firstPeer = -1;
+  std::string host, transport;
+  for (std::size_t p = 0; p < plan.peers.size(); ++p) {
+    std::size_t sends = plan.sendsTo[p].size() - sendDone_[p], recvs = plan.recvsFrom[p].size() - recvDone_[p];
+    if (!sends && !recvs) continue;
+    Connection* c = connections_[plan.peers[p]];
+    if (firstPeer < 0) {
+      firstPeer = plan.peers[p];
+      host = c->peerHost();
+      transport = c->transportName();
+    }
+    owed += " rank " + std::to_string(plan.peers[p]) + " (" + c->peerHost() + ", " + c->transportName() +
+            "): " + std::to_string(recvs) + " receives and " + std::to_string(sends) + " sends pending;";
+  }
+  throw TimeoutError("rank " + std::to_string(rank_) + ": " + what + " did not complete before BRAID_TIMEOUT;" + owed,
+                     ErrorContext{rank_, firstPeer, host, transport});
+}
+
+}  // namespace braid

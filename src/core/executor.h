@@ -1,0 +1,58 @@
+#pragma once
+// Runs one rank's Plan over its Connections. Steps start as soon as the steps they
+// depend on are done; sends and receives to a peer are posted in plan order (the wire
+// is FIFO). When nothing moves, the executor spins briefly (unless ranks outnumber
+// cores) and then sleeps on the rank's Doorbell and the sockets' descriptors.
+// Every run has a deadline (BRAID_TIMEOUT); a timeout names the peers still owed.
+#include "algorithms/plan.h"
+#include "core/deadline.h"
+#include "reduce/reduce.h"
+#include "transport/connection.h"
+#include "transport/doorbell.h"
+
+#include <poll.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace braid {
+
+struct ExecutionBuffers {
+  std::vector<void*> base;  // indexed by BufferId; const inputs are cast, never written
+  std::size_t elemSize = 1;
+  reduce::BinaryFn combine = nullptr;
+};
+
+class Executor {
+ public:
+  // `connections[peer]` may be null for peers the plan does not touch (and for self).
+  Executor(int rank, std::vector<Connection*> connections, Doorbell* doorbell, bool oversubscribed);
+  // Throws RemoteError/TimeoutError; `what` names the operation in messages.
+  void run(const Plan& plan, const ExecutionBuffers& buffers, const Deadline& deadline, const char* what);
+
+ private:
+  void complete(const Plan& plan, std::uint32_t step);
+  void runLocal(const Plan& plan, std::uint32_t step);
+  void postReady(const Plan& plan, std::size_t p);
+  bool progressAll(const Plan& plan);
+  void sleep(const Plan& plan, std::uint32_t seen);
+  [[noreturn]] void timedOut(const Plan& plan, const char* what);
+  void* at(const Region& r) const;
+
+  int rank_;
+  std::vector<Connection*> connections_;
+  Doorbell* doorbell_;
+  bool oversubscribed_;
+  const ExecutionBuffers* buffers_ = nullptr;
+
+  // Per run, reused so that a run allocates nothing once warmed up.
+  std::vector<std::uint32_t> waitingOn_;   // unfinished dependencies per step
+  std::vector<std::uint32_t> localReady_;  // local steps whose dependencies are done
+  std::vector<std::size_t> sendPosted_, recvPosted_, sendDone_, recvDone_;  // per plan peer
+  std::vector<std::uint64_t> sendBase_, recvBase_;
+  std::vector<pollfd> pollFds_;
+  std::size_t finished_ = 0;
+};
+
+}  // namespace braid

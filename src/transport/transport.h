@@ -1,0 +1,63 @@
+#pragma once
+// A Transport makes Connections. It publishes an endpoint (bytes every rank learns
+// through the bootstrap all-gather), says from two peers' descriptions whether it can
+// join them, and then connects a set of peers collectively. Transports are tried in
+// priority order per peer (shm before tcp); BRAID_TRANSPORTS overrides the set.
+// A new backend is one folder plus one line in registry.cpp.
+#include "transport/connection.h"
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace braid {
+
+class Bootstrap;
+class Doorbell;
+
+// What one rank tells every other rank about itself at init. Fixed size, so that the
+// all-gather is one flat buffer.
+struct PeerInfo {
+  static constexpr std::size_t kEndpointBytes = 256;
+  static constexpr int kMaxTransports = 4;
+  int rank = -1;
+  int pid = 0;
+  char hostId[128] = {};  // hostname + boot id, or BRAID_HOST_ID
+  char hostName[64] = {};
+  std::array<std::array<unsigned char, kEndpointBytes>, kMaxTransports> endpoint{};
+};
+
+// Shared by all transports of one communicator during setup.
+struct TransportContext {
+  int rank = -1;
+  int size = 0;
+  std::string commTag;               // unique per communicator (from the unique id): names shm segments
+  std::array<unsigned char, 16> secret{};  // every accepted connection must present it
+  const std::vector<PeerInfo>* peers = nullptr;  // indexed by rank, after the all-gather
+  Bootstrap* bootstrap = nullptr;
+  Doorbell* doorbell = nullptr;      // this rank's doorbell, if a transport set one up
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual const char* name() const = 0;
+  // Fills this rank's endpoint (<= PeerInfo::kEndpointBytes) before the all-gather.
+  // May open listening sockets or shared memory that connect() uses later.
+  virtual void publish(TransportContext& ctx, unsigned char* endpoint) = 0;
+  virtual bool canConnect(const PeerInfo& self, const PeerInfo& peer) const = 0;
+  // Collective: every rank calls it (with possibly no peers), in the same transport
+  // order, so transports may use bootstrap barriers. `peers` are the ranks this rank
+  // reaches through this transport; `endpointSlot` is where they published. Returns one
+  // connection per peer, in the order of `peers`.
+  virtual std::vector<std::unique_ptr<Connection>> connect(TransportContext& ctx, int endpointSlot,
+                                                           const std::vector<int>& peers) = 0;
+};
+
+// The transports compiled in, in priority order.
+std::vector<std::unique_ptr<Transport>> makeTransports();
+std::unique_ptr<Transport> makeShmTransport();
+std::unique_ptr<Transport> makeTcpTransport();
+
+}  // namespace braid
