@@ -2,6 +2,7 @@
 
 #include "bootstrap/wire.h"
 #include "core/env.h"
+#include "core/rethrow.h"
 #include "core/log.h"
 
 #include <braid/error.h>
@@ -86,7 +87,12 @@ Bootstrap::Bootstrap(const UniqueId& id, int rank, int size) : rank_(rank), size
   try {
     Socket toRoot = Socket::connect(root.address, deadline);
     toRoot.sendAll(&hello, sizeof hello, deadline);
-    toRoot.recvAll(&reply, sizeof reply, deadline);
+    try {
+      toRoot.recvAll(&reply, sizeof reply, deadline);
+    } catch (const SystemError& e) {
+      throw RemoteError(std::string(e.what()) + ": the root refused this rank (is the unique id from another job, "
+                        "or its secret altered?)", ctxOf(rank, -1));
+    }
     if (reply.magic != wire::kReplyMagic) throw RemoteError("the root sent a malformed reply", ctxOf(rank, -1));
     if (reply.status == wire::JoinStatus::SizeMismatch)
       throw InvalidArgument("rank " + std::to_string(rank) + " was given size " + std::to_string(size) +
@@ -98,7 +104,7 @@ Bootstrap::Bootstrap(const UniqueId& id, int rank, int size) : rank_(rank), size
   } catch (const InvalidArgument&) {
     throw;
   } catch (const Error& e) {
-    throw Error(e.kind(), "rank " + std::to_string(rank) + ": rendezvous with root " + root.address.toString() +
+    throwError(e.kind(), "rank " + std::to_string(rank) + ": rendezvous with root " + root.address.toString() +
                               " failed: " + e.what(), ctxOf(rank, -1));
   }
   commTag_ = hexPrefix(secret_) + "-" + std::to_string(root.address.port()) + "-" + std::to_string(reply.round);
@@ -115,7 +121,7 @@ Bootstrap::Bootstrap(const UniqueId& id, int rank, int size) : rank_(rank), size
     next_ = Socket::connect(nextAddr, deadline);
     next_.sendAll(&ringHello, sizeof ringHello, deadline);
   } catch (const Error& e) {
-    throw Error(e.kind(), "rank " + std::to_string(rank) + ": cannot reach rank " + std::to_string(next) + " at " +
+    throwError(e.kind(), "rank " + std::to_string(rank) + ": cannot reach rank " + std::to_string(next) + " at " +
                               nextAddr.toString() + ": " + e.what(), ctxOf(rank, next));
   }
   while (!prev_.valid()) {
@@ -164,7 +170,7 @@ void Bootstrap::allGather(const void* mine, std::size_t bytes, void* all) {
       throw;
     } catch (const Error& e) {
       int prev = (rank_ + size_ - 1) % size_;
-      throw Error(e.kind() == ErrorKind::Timeout ? ErrorKind::Timeout : ErrorKind::Remote,
+      throwError(e.kind() == ErrorKind::Timeout ? ErrorKind::Timeout : ErrorKind::Remote,
                   "rank " + std::to_string(rank_) + ": bootstrap all-gather with ranks " + std::to_string(prev) +
                       " and " + std::to_string((rank_ + 1) % size_) + " failed: " + e.what(), ctxOf(rank_, prev));
     }

@@ -3,6 +3,7 @@
 #include "core/env.h"
 #include "core/host_identity.h"
 #include "core/log.h"
+#include "core/rethrow.h"
 
 #include <unistd.h>
 
@@ -102,7 +103,7 @@ void CommunicatorImpl::fail(const std::string& what) const {
 
 void CommunicatorImpl::checkUsable() const {
   if (!brokenBy_.empty())
-    throw Error(brokenKind_, "rank " + std::to_string(rank_) + ": communicator is unusable after an earlier failure: " +
+    throwError(brokenKind_, "rank " + std::to_string(rank_) + ": communicator is unusable after an earlier failure: " +
                                  brokenBy_, ErrorContext{rank_, -1, "", ""});
 }
 

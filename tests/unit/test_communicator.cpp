@@ -1,0 +1,235 @@
+// Communicators with ranks as threads: results, groups, async handles, and every kind
+// of bad input getting an error that names the argument and the rank.
+#include "rank_threads.h"
+
+#include "bootstrap/bootstrap.h"
+#include "core/env.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <numeric>
+
+namespace braid {
+namespace {
+
+using testing::RankOutcome;
+using testing::runRanks;
+
+// Sets an environment variable for one test and re-reads the settings.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    setenv(name, value, 1);
+    Env::reload();
+  }
+  ~ScopedEnv() {
+    if (had_) setenv(name_, old_.c_str(), 1);
+    else unsetenv(name_);
+    Env::reload();
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+void expectAllOk(const std::vector<RankOutcome>& outcomes) {
+  for (std::size_t r = 0; r < outcomes.size(); ++r) EXPECT_FALSE(outcomes[r].error) << "rank " << r << ": " << outcomes[r].message();
+}
+
+TEST(Communicator, AllReduceOverEachTransport) {
+  for (const char* transports : {"shm", "tcp"}) {
+    ScopedEnv env("BRAID_TRANSPORTS", transports);
+    auto out = runRanks(3, [&](Communicator& c) {
+      std::vector<std::int64_t> in(1000), res(1000);
+      std::iota(in.begin(), in.end(), c.rank() * 1000);
+      c.allReduce(in.data(), res.data(), in.size(), DataType::Int64, ReduceOp::Sum);
+      for (std::size_t i = 0; i < res.size(); ++i) ASSERT_EQ(res[i], static_cast<std::int64_t>(3 * i + 3000));
+      EXPECT_STREQ(c.transportTo((c.rank() + 1) % 3), transports);
+    });
+    expectAllOk(out);
+  }
+}
+
+TEST(Communicator, BadArgumentsNameTheArgumentAndRankAndLoseNothing) {
+  auto out = runRanks(2, [](Communicator& c) {
+    std::vector<float> a(8, 1.0f), b(8, 0.0f);
+    auto expectInvalid = [&](const std::function<void()>& call, const std::string& argument) {
+      try {
+        call();
+        ADD_FAILURE() << "no error for bad " << argument;
+      } catch (const InvalidArgument& e) {
+        std::string m = e.what();
+        EXPECT_NE(m.find(argument), std::string::npos) << m;
+        EXPECT_NE(m.find("rank " + std::to_string(c.rank())), std::string::npos) << m;
+        EXPECT_EQ(e.context().rank, c.rank());
+      }
+    };
+    expectInvalid([&] { c.allReduce(nullptr, b.data(), 8, DataType::Float32, ReduceOp::Sum); }, "sendbuff");
+    expectInvalid([&] { c.allGather(a.data(), nullptr, 4, DataType::Float32); }, "recvbuff");
+    expectInvalid([&] { c.allReduce(a.data(), b.data(), 8, static_cast<DataType>(42), ReduceOp::Sum); }, "datatype");
+    expectInvalid([&] { c.reduceScatter(a.data(), b.data(), 4, DataType::Float32, static_cast<ReduceOp>(17)); }, "op");
+    expectInvalid([&] { c.broadcast(a.data(), b.data(), 8, DataType::Float32, 2); }, "root");
+    expectInvalid([&] { c.reduce(a.data(), b.data(), 8, DataType::Float32, ReduceOp::Max, -1); }, "root");
+    expectInvalid([&] { c.send(a.data(), 8, DataType::Float32, 5); }, "peer");
+    expectInvalid([&] { c.recv(b.data(), 8, DataType::Float32, -3); }, "peer");
+    expectInvalid([&] { c.send(a.data(), 8, DataType::Float32, c.rank()); }, "itself");
+    EXPECT_THROW(c.groupEnd(), InvalidUsage);
+    // Nothing was sent: the communicator still works and gives exact results.
+    c.allReduce(a.data(), b.data(), 8, DataType::Float32, ReduceOp::Sum);
+    for (float v : b) ASSERT_EQ(v, 2.0f);
+  });
+  expectAllOk(out);
+}
+
+TEST(Communicator, RankOutsideSizeIsRejectedBeforeJoining) {
+  UniqueId id = UniqueId::create();
+  try {
+    Communicator c(id, 3, 2);
+    FAIL() << "rank 3 of 2 accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 3"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Communicator, RanksThatDisagreeOnSizeAreTold) {
+  ScopedEnv timeout("BRAID_TIMEOUT", "5s");
+  UniqueId id = UniqueId::create();
+  std::vector<RankOutcome> out(2);
+  std::thread a([&] {
+    try { Communicator c(id, 0, 2); } catch (...) { out[0].error = std::current_exception(); }
+  });
+  std::thread b([&] {
+    try { Communicator c(id, 1, 3); } catch (...) { out[1].error = std::current_exception(); }
+  });
+  a.join();
+  b.join();
+  // Whichever joined second was told the size differs; the other times out waiting.
+  bool told = out[0].message().find("size") != std::string::npos || out[1].message().find("size") != std::string::npos;
+  EXPECT_TRUE(told) << out[0].message() << " | " << out[1].message();
+  EXPECT_TRUE(out[0].error && out[1].error);
+}
+
+TEST(Communicator, WrongSecretIsRefusedAndTheJobGoesOn) {
+  ScopedEnv timeout("BRAID_TIMEOUT", "3s");
+  // A root that serves every round (as braidrun's does) is still there whenever the
+  // intruder arrives, so it is always refused rather than finding nobody listening.
+  BootstrapRoot root(chooseInterfaceAddress(""), {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 0);
+  UniqueId id = root.info().encode();
+  UniqueId forged = id;
+  forged.bytes[40] ^= 0xff;  // first byte of the secret
+  RankOutcome intruder;
+  std::thread stranger([&] {
+    try { Communicator c(forged, 0, 2); } catch (...) { intruder.error = std::current_exception(); }
+  });
+  auto out = runRanks(2, [](Communicator& c) {
+    int one = 1, sum = 0;
+    c.allReduce(&one, &sum, 1, DataType::Int32, ReduceOp::Sum);
+    EXPECT_EQ(sum, 2);
+  }, id);
+  stranger.join();
+  expectAllOk(out);
+  EXPECT_TRUE(intruder.threw<RemoteError>()) << intruder.message();
+  EXPECT_NE(intruder.message().find("refused"), std::string::npos) << intruder.message();
+}
+
+TEST(Communicator, GarbageAndSilenceAtTheRootDoNotDisturbTheJob) {
+  UniqueId id = UniqueId::create();
+  RootInfo root = RootInfo::decode(id);
+  Deadline d(std::chrono::seconds(5));
+  Socket silent = Socket::connect(root.address, d);
+  Socket noisy = Socket::connect(root.address, d);
+  std::vector<unsigned char> junk(4096);
+  for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<unsigned char>(i * 131 + 7);
+  noisy.sendAll(junk.data(), junk.size(), d);
+  Socket halfway = Socket::connect(root.address, d);
+  unsigned char magicOnly[4] = {0x4a, 0x44, 0x52, 0x42};  // a hello's magic, then closed
+  halfway.sendAll(magicOnly, 4, d);
+  halfway.close();
+  auto out = runRanks(3, [](Communicator& c) {
+    double v = c.rank(), s = 0;
+    c.allReduce(&v, &s, 1, DataType::Float64, ReduceOp::Sum);
+    EXPECT_EQ(s, 3.0);
+  }, id);
+  expectAllOk(out);
+}
+
+TEST(Communicator, MismatchedCountsEndInErrorsNotHangs) {
+  ScopedEnv timeout("BRAID_TIMEOUT", "3s");
+  auto out = runRanks(2, [](Communicator& c) {
+    std::vector<float> a(400, 1.0f), b(400);
+    std::size_t count = c.rank() == 0 ? 100 : 300;  // a caller bug: counts differ
+    c.allReduce(a.data(), b.data(), count, DataType::Float32, ReduceOp::Sum);
+  });
+  ASSERT_TRUE(out[0].error && out[1].error);
+  std::string all = out[0].message() + " | " + out[1].message();
+  EXPECT_NE(all.find("different counts"), std::string::npos) << all;
+  // The communicator is broken afterwards, and says why.
+}
+
+TEST(Communicator, GroupedRingAndSelfSendRecv) {
+  auto out = runRanks(4, [](Communicator& c) {
+    const int n = c.size(), r = c.rank();
+    std::vector<int> mine(1 << 20, r), fromPrev(1 << 20, -1), self(3, 0), selfOut(3, -1);
+    std::iota(self.begin(), self.end(), 10 * r);
+    c.groupStart();
+    c.send(mine.data(), mine.size(), DataType::Int32, (r + 1) % n);  // large: would deadlock ungrouped
+    c.recv(fromPrev.data(), fromPrev.size(), DataType::Int32, (r + n - 1) % n);
+    c.send(self.data(), 3, DataType::Int32, r);
+    c.recv(selfOut.data(), 3, DataType::Int32, r);
+    c.groupEnd();
+    for (int v : fromPrev) ASSERT_EQ(v, (r + n - 1) % n);
+    EXPECT_EQ(selfOut, self);
+  });
+  expectAllOk(out);
+}
+
+TEST(Communicator, AsyncOperationsCompleteInOrderWithExactResults) {
+  auto out = runRanks(3, [](Communicator& c) {
+    std::vector<std::vector<std::int32_t>> in(5), res(5);
+    std::vector<Work> work;
+    for (int k = 0; k < 5; ++k) {
+      in[k].assign(1000 + k, c.rank() + k);
+      res[k].assign(in[k].size(), 0);
+      work.push_back(c.allReduceAsync(in[k].data(), res[k].data(), in[k].size(), DataType::Int32, ReduceOp::Sum));
+    }
+    std::vector<std::int32_t> sync(10, c.rank()), syncRes(10);
+    c.allReduce(sync.data(), syncRes.data(), 10, DataType::Int32, ReduceOp::Max);  // waits for the queue
+    for (int k = 0; k < 5; ++k) {
+      work[k].wait();
+      EXPECT_TRUE(work[k].test());
+      for (auto v : res[k]) ASSERT_EQ(v, 3 * k + 3);
+    }
+    for (auto v : syncRes) ASSERT_EQ(v, 2);
+  });
+  expectAllOk(out);
+}
+
+TEST(Communicator, FromEnvironmentWithTorchrunVariables) {
+  ScopedEnv rank("RANK", "0");
+  ScopedEnv size("WORLD_SIZE", "1");
+  ScopedEnv root("BRAID_ROOT", "127.0.0.1:0");
+  Communicator c = Communicator::fromEnvironment();
+  EXPECT_EQ(c.rank(), 0);
+  EXPECT_EQ(c.size(), 1);
+  float x = 3.5f, y = 0;
+  c.allReduce(&x, &y, 1, DataType::Float32, ReduceOp::Avg);
+  EXPECT_EQ(y, 3.5f);
+}
+
+TEST(Communicator, FromEnvironmentWithoutLauncherSaysWhatIsMissing) {
+  for (const char* v : {"BRAID_RANK", "RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"})
+    if (std::getenv(v)) GTEST_SKIP() << v << " is set by the environment running the tests";
+  try {
+    Communicator::fromEnvironment();
+    FAIL() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("launcher"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace braid
