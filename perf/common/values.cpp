@@ -137,8 +137,17 @@ void storeBits(void* at, std::size_t elemSize, std::uint64_t bits) { std::memcpy
 std::string describe(DataType type, std::uint64_t bits) {
   char buf[64];
   const int digits = static_cast<int>(2 * braid::sizeOf(type));
-  std::snprintf(buf, sizeof buf, "%.9g (0x%0*llx)", decode(type, bits), digits,
-                static_cast<unsigned long long>(bits & widthMask(braid::sizeOf(type))));
+  const unsigned long long raw = bits & widthMask(braid::sizeOf(type));
+  if (braid::isFloat(type)) {
+    std::snprintf(buf, sizeof buf, "%.9g (0x%0*llx)", decode(type, bits), digits, raw);
+  } else if (type == DataType::Int8 || type == DataType::Int32 || type == DataType::Int64) {
+    // Exact, unlike a trip through double for 64-bit values.
+    const unsigned shift = static_cast<unsigned>(64 - 8 * braid::sizeOf(type));
+    const long long v = static_cast<long long>(raw << shift) >> shift;
+    std::snprintf(buf, sizeof buf, "%lld (0x%0*llx)", v, digits, raw);
+  } else {
+    std::snprintf(buf, sizeof buf, "%llu (0x%0*llx)", raw, digits, raw);
+  }
   return buf;
 }
 

@@ -57,8 +57,7 @@ bool detect(Launch& out) {
 // guessable: set BRAID_SECRET where strangers can reach the port).
 std::array<unsigned char, 16> jobSecret() {
   std::array<unsigned char, 16> s{};
-  if (const char* hex = get("BRAID_SECRET")) {
-    std::string h = hex;
+  if (std::string h = Env::get().value("BRAID_SECRET"); !h.empty()) {
     if (h.size() != 32) throw InvalidArgument("BRAID_SECRET must be 32 hex digits");
     for (int i = 0; i < 16; ++i) s[i] = static_cast<unsigned char>(std::stoi(h.substr(2 * i, 2), nullptr, 16));
     return s;
@@ -75,11 +74,10 @@ std::array<unsigned char, 16> jobSecret() {
   return s;
 }
 
-// Where rank 0 hosts the root: BRAID_ROOT, NCCL_COMM_ID, or MASTER_ADDR with
-// MASTER_PORT + 1 (torchrun's own store already listens on MASTER_PORT).
+// Where rank 0 hosts the root: BRAID_ROOT (or its alias NCCL_COMM_ID), or MASTER_ADDR
+// with MASTER_PORT + 1 (torchrun's own store already listens on MASTER_PORT).
 std::string rootAddress() {
-  if (const char* r = get("BRAID_ROOT")) return r;
-  if (const char* r = get("NCCL_COMM_ID")) return r;
+  if (std::string r = Env::get().value("BRAID_ROOT"); !r.empty()) return r;
   const char* addr = get("MASTER_ADDR");
   const char* port = get("MASTER_PORT");
   if (addr && port) return std::string(addr) + ":" + std::to_string(toInt("MASTER_PORT", port) + 1);
@@ -99,7 +97,7 @@ Communicator Communicator::fromEnvironment() {
   if (launch.size < 1 || launch.rank >= launch.size)
     throw InvalidArgument(std::string("fromEnvironment: ") + launch.launcher + " gave rank " +
                           std::to_string(launch.rank) + " with size " + std::to_string(launch.size));
-  if (const char* id = get("BRAID_UNIQUE_ID"))
+  if (std::string id = Env::get().value("BRAID_UNIQUE_ID"); !id.empty())
     return Communicator(std::make_unique<CommunicatorImpl>(UniqueId::fromString(id), launch.rank, launch.size));
 
   RootInfo info;

@@ -74,7 +74,8 @@ void TcpConnection::postRecv(const RecvTarget& target) {
     std::size_t e = target.elemSize;
     if (e == 0 || target.bytes % e != 0 || tcp::kPieceBytes % e != 0 || e > bounceSlice_)
       throw Error(ErrorKind::Internal, "tcp: combining receive of " + std::to_string(target.bytes) +
-                                           " bytes with element size " + std::to_string(e) + " is not supported");
+                                           " bytes with element size " + std::to_string(e) + " is not supported",
+                  ErrorContext{self_, peer_, peerHost_, "tcp"});
     if (!bounce_) {
       bounce_.reset(new unsigned char[tcp::kBounceBytes]);
       for (int i = 0; i < k_; ++i) lanes_[i].bounce = bounce_.get() + i * bounceSlice_;
@@ -106,8 +107,10 @@ bool TcpConnection::progress() {
   }
   // With nothing pending nothing touches the sockets, so a dead peer would go unseen
   // while the executor's poll keeps waking on its EOF. (A pending send finds out by
-  // itself: writing to a closed peer fails with EPIPE or ECONNRESET.)
-  if (!moved && !busy() && peerClosedIdle()) throwClosed();
+  // itself: writing to a closed peer fails with EPIPE or ECONNRESET.) Only every 64th
+  // idle call looks, so an executor that sweeps all its connections does not pay a
+  // syscall per idle peer per sweep.
+  if (!moved && !busy() && (idleCalls_++ & 63) == 0 && peerClosedIdle()) throwClosed();
   return moved;
 }
 
@@ -199,8 +202,8 @@ bool TcpConnection::recvLane(int j) {
       }
       tcp::Span s = tcp::laneSpan(seq, t.bytes, j, k_, off - header);
       if (t.combine) {
-        // The bounce slice and its carry belong to the lane's current message only, and
-        // its bytes are combined after the header before them has been checked.
+        // The bounce slice and its carry belong to the lane's current message only. A
+        // header gathered into the same read is checked before anything is combined.
         if (seq != l.recvSeq) break;
         std::size_t len = std::min<std::uint64_t>(s.len, bounceSlice_ - l.carry);
         iov_[n] = iovec{l.bounce + l.carry, len};

@@ -91,7 +91,7 @@ class TcpConnection final : public Connection {
     std::size_t carry = 0;  // bytes at the start of `bounce` awaiting a whole element
     unsigned char* bounce = nullptr;
   };
-  // What one iovec of a gathered receive stands for, to account the bytes afterwards.
+  // Where one iovec of a gathered receive points: only plain destinations may merge.
   enum class Part : unsigned char { Header, Plain, Combine };
 
   static constexpr int kMaxIov = 64;
@@ -120,6 +120,7 @@ class TcpConnection final : public Connection {
   std::unique_ptr<unsigned char[]> bounce_;  // allocated on the first combining receive
   std::size_t bounceSlice_;                  // each lane's part of it
   bool unblocked_ = false;                   // a header was checked while k_ > 1
+  std::uint32_t idleCalls_ = 0;              // progress() calls with nothing pending
   // Scratch for gathering, kept here so progress() allocates nothing.
   iovec iov_[kMaxIov];
   Part part_[kMaxIov];

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what building and testing Braid needs, from Debian's packages (Debian 12).
+# Idempotent: packages already present are not fetched again, and apt is not touched
+# at all when nothing is missing.
+set -euo pipefail
+
+packages=(g++ cmake make pkg-config libgtest-dev iproute2)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
