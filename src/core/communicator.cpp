@@ -66,72 +66,65 @@ int Communicator::localRank() const { return impl_->localRank(); }
 int Communicator::localSize() const { return impl_->localSize(); }
 const char* Communicator::transportTo(int peer) const { return impl_->transportTo(peer); }
 
-static void submit(CommunicatorImpl& c, const CollectiveCall& call) {
+namespace {
+
+bool reduces(Collective c) {
+  return c == Collective::AllReduce || c == Collective::ReduceScatter || c == Collective::Reduce;
+}
+
+// The checks every collective shares; `name` is the API call, for the message.
+void validate(const CommunicatorImpl& c, const char* name, const CollectiveCall& call, Stream stream) {
+  checkStream(c, name, stream);
+  checkType(c, name, call.type);
+  if (reduces(call.collective)) checkOp(c, name, call.op);
+  bool rooted = call.collective == Collective::Broadcast || call.collective == Collective::Reduce;
+  if (rooted) checkRank(c, name, "root", call.root);
+  // Broadcast reads sendbuff on the root only; reduce writes recvbuff on the root only.
+  bool readsSend = call.collective != Collective::Broadcast || c.rank() == call.root;
+  bool writesRecv = call.collective != Collective::Reduce || c.rank() == call.root;
+  if (readsSend) checkBuffer(c, name, "sendbuff", call.send, call.count);
+  if (writesRecv) checkBuffer(c, name, "recvbuff", call.recv, call.count);
+}
+
+void submit(CommunicatorImpl& c, const char* name, const CollectiveCall& call, Stream stream) {
+  validate(c, name, call, stream);
   if (c.groupDepth > 0) c.groupCollectives.push_back(call);
   else c.run(call);
 }
 
+Work submitAsync(CommunicatorImpl& c, const char* name, const CollectiveCall& call) {
+  validate(c, name, call, nullptr);
+  return Work(c.runAsync(call));
+}
+
+}  // namespace
+
 void Communicator::allReduce(const void* send, void* recv, std::size_t count, DataType type, Reduction op,
                              Stream stream) {
-  auto& c = *impl_;
-  checkStream(c, "allReduce", stream);
-  checkType(c, "allReduce", type);
-  checkOp(c, "allReduce", op);
-  checkBuffer(c, "allReduce", "sendbuff", send, count);
-  checkBuffer(c, "allReduce", "recvbuff", recv, count);
-  submit(c, {Collective::AllReduce, send, recv, count, type, op, 0});
+  submit(*impl_, "allReduce", {Collective::AllReduce, send, recv, count, type, op, 0}, stream);
 }
 
 void Communicator::allGather(const void* send, void* recv, std::size_t sendCount, DataType type, Stream stream) {
-  auto& c = *impl_;
-  checkStream(c, "allGather", stream);
-  checkType(c, "allGather", type);
-  checkBuffer(c, "allGather", "sendbuff", send, sendCount);
-  checkBuffer(c, "allGather", "recvbuff", recv, sendCount);
-  submit(c, {Collective::AllGather, send, recv, sendCount, type, ReduceOp::Sum, 0});
+  submit(*impl_, "allGather", {Collective::AllGather, send, recv, sendCount, type, ReduceOp::Sum, 0}, stream);
 }
 
 void Communicator::reduceScatter(const void* send, void* recv, std::size_t recvCount, DataType type, Reduction op,
                                  Stream stream) {
-  auto& c = *impl_;
-  checkStream(c, "reduceScatter", stream);
-  checkType(c, "reduceScatter", type);
-  checkOp(c, "reduceScatter", op);
-  checkBuffer(c, "reduceScatter", "sendbuff", send, recvCount);
-  checkBuffer(c, "reduceScatter", "recvbuff", recv, recvCount);
-  submit(c, {Collective::ReduceScatter, send, recv, recvCount, type, op, 0});
+  submit(*impl_, "reduceScatter", {Collective::ReduceScatter, send, recv, recvCount, type, op, 0}, stream);
 }
 
 void Communicator::broadcast(const void* send, void* recv, std::size_t count, DataType type, int root,
                              Stream stream) {
-  auto& c = *impl_;
-  checkStream(c, "broadcast", stream);
-  checkType(c, "broadcast", type);
-  checkRank(c, "broadcast", "root", root);
-  if (c.rank() == root) checkBuffer(c, "broadcast", "sendbuff", send, count);
-  checkBuffer(c, "broadcast", "recvbuff", recv, count);
-  submit(c, {Collective::Broadcast, send, recv, count, type, ReduceOp::Sum, root});
+  submit(*impl_, "broadcast", {Collective::Broadcast, send, recv, count, type, ReduceOp::Sum, root}, stream);
 }
 
 void Communicator::reduce(const void* send, void* recv, std::size_t count, DataType type, Reduction op, int root,
                           Stream stream) {
-  auto& c = *impl_;
-  checkStream(c, "reduce", stream);
-  checkType(c, "reduce", type);
-  checkOp(c, "reduce", op);
-  checkRank(c, "reduce", "root", root);
-  checkBuffer(c, "reduce", "sendbuff", send, count);
-  if (c.rank() == root) checkBuffer(c, "reduce", "recvbuff", recv, count);
-  submit(c, {Collective::Reduce, send, recv, count, type, op, root});
+  submit(*impl_, "reduce", {Collective::Reduce, send, recv, count, type, op, root}, stream);
 }
 
 void Communicator::allToAll(const void* send, void* recv, std::size_t count, DataType type, Stream stream) {
-  auto& c = *impl_;
-  checkStream(c, "allToAll", stream);
-  checkType(c, "allToAll", type);
-  checkBuffer(c, "allToAll", "sendbuff", send, count);
-  checkBuffer(c, "allToAll", "recvbuff", recv, count);
-  submit(c, {Collective::AllToAll, send, recv, count, type, ReduceOp::Sum, 0});
+  submit(*impl_, "allToAll", {Collective::AllToAll, send, recv, count, type, ReduceOp::Sum, 0}, stream);
 }
 
 void Communicator::send(const void* buf, std::size_t count, DataType type, int peer, Stream stream) {
@@ -193,30 +186,16 @@ void Communicator::barrier() {
 }
 
 Work Communicator::allReduceAsync(const void* send, void* recv, std::size_t count, DataType type, Reduction op) {
-  auto& c = *impl_;
-  checkType(c, "allReduceAsync", type);
-  checkOp(c, "allReduceAsync", op);
-  checkBuffer(c, "allReduceAsync", "sendbuff", send, count);
-  checkBuffer(c, "allReduceAsync", "recvbuff", recv, count);
-  return Work(c.runAsync({Collective::AllReduce, send, recv, count, type, op, 0}));
+  return submitAsync(*impl_, "allReduceAsync", {Collective::AllReduce, send, recv, count, type, op, 0});
 }
 
 Work Communicator::allGatherAsync(const void* send, void* recv, std::size_t sendCount, DataType type) {
-  auto& c = *impl_;
-  checkType(c, "allGatherAsync", type);
-  checkBuffer(c, "allGatherAsync", "sendbuff", send, sendCount);
-  checkBuffer(c, "allGatherAsync", "recvbuff", recv, sendCount);
-  return Work(c.runAsync({Collective::AllGather, send, recv, sendCount, type, ReduceOp::Sum, 0}));
+  return submitAsync(*impl_, "allGatherAsync", {Collective::AllGather, send, recv, sendCount, type, ReduceOp::Sum, 0});
 }
 
 Work Communicator::reduceScatterAsync(const void* send, void* recv, std::size_t recvCount, DataType type,
                                       Reduction op) {
-  auto& c = *impl_;
-  checkType(c, "reduceScatterAsync", type);
-  checkOp(c, "reduceScatterAsync", op);
-  checkBuffer(c, "reduceScatterAsync", "sendbuff", send, recvCount);
-  checkBuffer(c, "reduceScatterAsync", "recvbuff", recv, recvCount);
-  return Work(c.runAsync({Collective::ReduceScatter, send, recv, recvCount, type, op, 0}));
+  return submitAsync(*impl_, "reduceScatterAsync", {Collective::ReduceScatter, send, recv, recvCount, type, op, 0});
 }
 
 }  // namespace braid
