@@ -150,8 +150,8 @@ class Bench {
     r.busBw = r.algBw * coll_.busFactor(n_);
     bwSum_ += r.busBw;
     ++bwCount_;
-    r.checked = o_.check > 0;
-    for (int c = 0; c < o_.check; ++c) {
+    r.checked = o_.check > 0 && (!inPlace || coll_.checksInPlace());
+    for (int c = 0; r.checked && c < o_.check; ++c) {
       r.wrong = checkOnce(s, type, op, red, root, inPlace);
       if (r.wrong) break;
     }

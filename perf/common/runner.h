@@ -50,6 +50,9 @@ class Collective {
   // True where the call promises not to touch recv (reduce off the root): then the
   // expected result is whatever recv held before the call.
   virtual bool leavesRecv(const CheckContext&) const { return false; }
+  // False where in-place has no defined result, so that only its time is reported
+  // (#wrong prints N/A, as nccl-tests does for its in-place alltoall).
+  virtual bool checksInPlace() const { return true; }
 };
 
 // Parses the flags, creates the communicator from the launcher's environment, runs

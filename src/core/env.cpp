@@ -31,6 +31,8 @@ const std::vector<Setting> kSettings = {
 
 std::mutex gMutex;
 std::unique_ptr<Env> gEnv;
+// Earlier settings stay alive: references handed out before a reload remain valid.
+std::vector<std::unique_ptr<Env>> gRetired;
 
 const Setting* find(const char* name) {
   for (const auto& s : kSettings)
@@ -72,8 +74,7 @@ const Env& Env::get() {
 void Env::reload() {
   auto fresh = std::unique_ptr<Env>(new Env());
   std::lock_guard<std::mutex> lock(gMutex);
-  // The old object is leaked on purpose: references handed out earlier stay valid.
-  gEnv.release();
+  if (gEnv) gRetired.push_back(std::move(gEnv));
   gEnv = std::move(fresh);
 }
 
