@@ -61,14 +61,18 @@ class Bench {
       for (ReduceOp op : coll_.reduces() ? o_.ops : noOp)
         for (int root : roots) sweep(type, op, root);
     const double avgBw = bwCount_ ? bwSum_ / bwCount_ : 0.0;
+    int status = failed_ ? 1 : 0;
     if (rank_ == 0) {
       printFooter(stdout, failed_, avgBw);
       if (!o_.jsonPath.empty() && !writeJson(o_.jsonPath, coll_.name(), o_, n_, ranks, rows_, failed_, avgBw)) {
         std::fprintf(stderr, "%s: rank 0: cannot write %s: %s\n", coll_.name(), o_.jsonPath.c_str(), std::strerror(errno));
-        return 1;
+        status = 1;
       }
     }
-    return failed_ ? 1 : 0;
+    // A launcher stops the other ranks as soon as one exits non-zero; hold everyone
+    // until rank 0 has written the whole report, so a failing run is still complete.
+    comm_.barrier();
+    return status;
   }
 
  private:

@@ -92,8 +92,11 @@ check_output() {
     function trim(s) { gsub(/^ +| +$/, "", s); return s }
     function err(msg) { if (bad++ < 5) print "row " NR ": " msg ": [" $0 "]" }
     function gap(at) { return substr($0, at, 2) == "  " }
+    # Every column is right-aligned (printf %Ns): a field must not end in a space.
+    function right(at, w) { if (substr($0, at + w - 1, 1) == " ") err("column at " at " not right-aligned") }
     function placement(at, inplace,   tm, v, dec, w) {
       if (!gap(at) || !gap(at + 9) || !gap(at + 17) || !gap(at + 25)) { err("column spacing"); return }
+      right(at + 2, 7); right(at + 11, 6); right(at + 19, 6); right(at + 27, 5)
       tm = substr($0, at + 2, 7)
       if (tm !~ /^ *[0-9]+(\.[0-9]+)?$/) { err("time field"); return }
       v = trim(tm) + 0; dec = (index(tm, ".") ? length(tm) - index(tm, ".") : 0)
@@ -118,6 +121,7 @@ check_output() {
       size = substr($0, 1, 12); count = substr($0, 15, 12); type = trim(substr($0, 29, 8))
       op = trim(substr($0, 39, 6)); root = substr($0, 47, 6)
       if (!gap(13) || !gap(27) || !gap(37) || !gap(45)) err("column spacing")
+      right(1, 12); right(15, 12); right(29, 8); right(39, 6); right(47, 6)
       if (size !~ /^ *[0-9]+$/ || count !~ /^ *[0-9]+$/ || root !~ /^ *-?[0-9]+$/) err("size/count/root field")
       if (!(type in tsize)) err("unknown type " type)
       else if (size + 0 != (count + 0) * tsize[type] * mult) err("size is not count * type size * " mult)

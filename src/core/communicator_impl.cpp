@@ -119,11 +119,10 @@ void* CommunicatorImpl::scratch(std::size_t bytes) {
   return scratch_.data();
 }
 
-void CommunicatorImpl::executePlan(const Plan& plan, std::vector<void*> buffers, std::size_t elemSize,
-                                   reduce::BinaryFn combine, const char* what) {
-  ExecutionBuffers eb;
-  eb.base = std::move(buffers);
-  eb.base.resize(std::max(eb.base.size(), plan.bufferCount));
+void CommunicatorImpl::executePlan(const Plan& plan, std::size_t elemSize, reduce::BinaryFn combine,
+                                   const char* what) {
+  ExecutionBuffers& eb = execBuffers_;
+  if (eb.base.size() < plan.bufferCount) eb.base.resize(plan.bufferCount);
   eb.base[kScratch] = scratch(plan.scratchCount * elemSize);
   eb.elemSize = elemSize;
   eb.combine = combine;
@@ -170,7 +169,10 @@ void CommunicatorImpl::execute(const CollectiveCall& call) {
     send = reinterpret_cast<const char*>(scaled.data());
     shape.inPlace = false;
   }
-  executePlan(planFor(shape), {const_cast<char*>(send), recv, nullptr}, elem, combine, toString(call.collective));
+  execBuffers_.base.resize(3);
+  execBuffers_.base[kInput] = const_cast<char*>(send);
+  execBuffers_.base[kOutput] = recv;
+  executePlan(planFor(shape), elem, combine, toString(call.collective));
 
   if (reduces && call.op.op == ReduceOp::Avg && (call.collective != Collective::Reduce || rank_ == call.root))
     reduce::finishAvg(recv, call.count, call.type, static_cast<std::uint64_t>(size_));
@@ -180,9 +182,9 @@ void CommunicatorImpl::runPointToPoint(const std::vector<P2POp>& ops, const std:
   drainAsync();
   std::lock_guard<std::mutex> lock(execMutex_);
   checkUsable();
-  std::vector<void*> all{nullptr, nullptr, nullptr};
-  all.insert(all.end(), buffers.begin(), buffers.end());
-  executePlan(groupedPointToPoint(rank_, ops), std::move(all), 1, nullptr, "send/recv");
+  execBuffers_.base.assign(3, nullptr);
+  execBuffers_.base.insert(execBuffers_.base.end(), buffers.begin(), buffers.end());
+  executePlan(groupedPointToPoint(rank_, ops), 1, nullptr, "send/recv");
 }
 
 void CommunicatorImpl::run(const CollectiveCall& call) {

@@ -71,8 +71,8 @@ class CommunicatorImpl {
  private:
   void connectTransports();
   void execute(const CollectiveCall& call);
-  void executePlan(const Plan& plan, std::vector<void*> buffers, std::size_t elemSize, reduce::BinaryFn combine,
-                   const char* what);
+  // Runs `plan` on execBuffers_.base (filled by the caller: input, output, extras).
+  void executePlan(const Plan& plan, std::size_t elemSize, reduce::BinaryFn combine, const char* what);
   const Plan& planFor(const CollectiveShape& shape);
   void* scratch(std::size_t bytes);
   void drainAsync();
@@ -89,6 +89,7 @@ class CommunicatorImpl {
   std::unique_ptr<Executor> executor_;
   std::unordered_map<CollectiveShape, Plan, CollectiveShapeHash> plans_;
   std::vector<unsigned char> scratch_;
+  ExecutionBuffers execBuffers_;  // reused, so a warmed-up call allocates nothing
   std::size_t sliceBytes_;
   std::uint64_t sequence_ = 0;
   std::string brokenBy_;  // non-empty after a remote failure or timeout
