@@ -184,6 +184,21 @@ void CommunicatorImpl::runPointToPoint(const std::vector<P2POp>& ops, const std:
   checkUsable();
   execBuffers_.base.assign(3, nullptr);
   execBuffers_.base.insert(execBuffers_.base.end(), buffers.begin(), buffers.end());
+  // A send whose bytes a receive of the same group overwrites (in-place send/recv)
+  // goes from a copy: ordering the receive after the send instead could deadlock, as a
+  // large send completes only when its peer receives.
+  std::vector<std::vector<unsigned char>> staged;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (!ops[i].isSend || ops[i].bytes == 0) continue;
+    auto* s = static_cast<unsigned char*>(buffers[i]);
+    for (std::size_t j = 0; j < ops.size(); ++j) {
+      auto* d = static_cast<unsigned char*>(buffers[j]);
+      if (ops[j].isSend || s >= d + ops[j].bytes || d >= s + ops[i].bytes) continue;
+      staged.emplace_back(s, s + ops[i].bytes);
+      execBuffers_.base[3 + i] = staged.back().data();
+      break;
+    }
+  }
   executePlan(groupedPointToPoint(rank_, ops), 1, nullptr, "send/recv");
 }
 

@@ -187,6 +187,21 @@ TEST(Communicator, GroupedRingAndSelfSendRecv) {
   expectAllOk(out);
 }
 
+TEST(Communicator, InPlaceGroupedSendRecvSendsTheOldContents) {
+  for (std::size_t count : {std::size_t{3}, std::size_t{3} << 20}) {  // small, and larger than any ring
+    auto out = runRanks(3, [&](Communicator& c) {
+      const int n = c.size(), r = c.rank();
+      std::vector<int> buf(count, r);
+      c.groupStart();
+      c.send(buf.data(), count, DataType::Int32, (r + 1) % n);
+      c.recv(buf.data(), count, DataType::Int32, (r + n - 1) % n);
+      c.groupEnd();
+      for (int v : buf) ASSERT_EQ(v, (r + n - 1) % n);
+    });
+    expectAllOk(out);
+  }
+}
+
 TEST(Communicator, AsyncOperationsCompleteInOrderWithExactResults) {
   auto out = runRanks(3, [](Communicator& c) {
     std::vector<std::vector<std::int32_t>> in(5), res(5);
