@@ -77,8 +77,8 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   std::vector<Connection*> raw;
   for (auto& c : connections_) raw.push_back(c.get());
   bool oversubscribed = localSize_ > usableCpus();
-  executor_ = std::make_unique<Executor>(rank, std::move(raw), ctx.doorbell ? ctx.doorbell : &privateBell_,
-                                         oversubscribed);
+  // Without shared memory nobody rings a doorbell: the executor then sleeps in poll() only.
+  executor_ = std::make_unique<Executor>(rank, std::move(raw), ctx.doorbell, oversubscribed);
   BRAID_INFO("communicator ready: " + std::to_string(size) + " ranks, " + std::to_string(localSize_) +
              " on this host" + (oversubscribed ? " (more ranks than cores: no spinning)" : ""));
 }

@@ -85,7 +85,6 @@ class CommunicatorImpl {
   std::vector<std::unique_ptr<Transport>> transports_;
   std::vector<std::unique_ptr<Connection>> connections_;  // by rank; null for self
   std::vector<const char*> transportNames_;
-  Doorbell privateBell_;  // used when no transport provides a shared one
   std::unique_ptr<Executor> executor_;
   std::unordered_map<CollectiveShape, Plan, CollectiveShapeHash> plans_;
   std::vector<unsigned char> scratch_;

@@ -86,7 +86,7 @@ void Executor::sleep(const Plan& plan, std::uint32_t seen) {
   // Short slices: the deadline and peer liveness are rechecked between them.
   if (pollFds_.empty()) {
     if (doorbell_) doorbell_->wait(seen, 100);
-    else sched_yield();
+    else sched_yield();  // nothing to sleep on: let the peers run
   } else if (!hasShm || !doorbell_) {
     ::poll(pollFds_.data(), pollFds_.size(), 100);
   } else {
