@@ -127,32 +127,33 @@ void Communicator::allToAll(const void* send, void* recv, std::size_t count, Dat
   submit(*impl_, "allToAll", {Collective::AllToAll, send, recv, count, type, ReduceOp::Sum, 0}, stream);
 }
 
-void Communicator::send(const void* buf, std::size_t count, DataType type, int peer, Stream stream) {
-  auto& c = *impl_;
-  checkStream(c, "send", stream);
-  checkType(c, "send", type);
-  checkRank(c, "send", "peer", peer);
-  checkBuffer(c, "send", "sendbuff", buf, count);
+namespace {
+
+// send() and recv(): the same checks, then a group of one (or a member of the open group).
+void pointToPoint(Communicator& self, CommunicatorImpl& c, bool isSend, void* buf, std::size_t count, DataType type,
+                  int peer, Stream stream) {
+  const char* name = isSend ? "send" : "recv";
+  checkStream(c, name, stream);
+  checkType(c, name, type);
+  checkRank(c, name, "peer", peer);
+  checkBuffer(c, name, isSend ? "sendbuff" : "recvbuff", buf, count);
   if (peer == c.rank() && c.groupDepth == 0)
-    c.fail("send: to itself outside groupStart()/groupEnd() would never complete; group it with the recv");
-  groupStart();
-  c.groupOps.push_back({true, peer, count * sizeOf(type)});
-  c.groupBuffers.push_back(const_cast<void*>(buf));
-  groupEnd();
+    c.fail(std::string(name) + ": with itself outside groupStart()/groupEnd() would never complete; group the send "
+           "with its recv");
+  self.groupStart();
+  c.groupOps.push_back({isSend, peer, count * sizeOf(type)});
+  c.groupBuffers.push_back(buf);
+  self.groupEnd();
+}
+
+}  // namespace
+
+void Communicator::send(const void* buf, std::size_t count, DataType type, int peer, Stream stream) {
+  pointToPoint(*this, *impl_, true, const_cast<void*>(buf), count, type, peer, stream);
 }
 
 void Communicator::recv(void* buf, std::size_t count, DataType type, int peer, Stream stream) {
-  auto& c = *impl_;
-  checkStream(c, "recv", stream);
-  checkType(c, "recv", type);
-  checkRank(c, "recv", "peer", peer);
-  checkBuffer(c, "recv", "recvbuff", buf, count);
-  if (peer == c.rank() && c.groupDepth == 0)
-    c.fail("recv: from itself outside groupStart()/groupEnd() would never complete; group it with the send");
-  groupStart();
-  c.groupOps.push_back({false, peer, count * sizeOf(type)});
-  c.groupBuffers.push_back(buf);
-  groupEnd();
+  pointToPoint(*this, *impl_, false, buf, count, type, peer, stream);
 }
 
 void Communicator::groupStart() { ++impl_->groupDepth; }
