@@ -103,6 +103,7 @@ std::string Supervisor::runningRanks() const {
 int Supervisor::pollTimeoutMs() const {
   std::optional<Clock::time_point> next;
   if (!stopping_ && jobDeadline_) next = jobDeadline_;
+  if (!stopping_ && blameDeadline_ && (!next || *blameDeadline_ < *next)) next = blameDeadline_;
   if (stopping_ && !killed_ && killDeadline_) next = killDeadline_;
   if (!next) return -1;
   auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
@@ -136,9 +137,11 @@ int Supervisor::run() {
           closeStream(*streams[i - 1], false);
     if (n > 0 && (fds[0].revents & POLLIN)) handleSignals();
     auto now = Clock::now();
+    if (!stopping_ && blameDeadline_ && (now >= *blameDeadline_ || runningCount() == 0)) blame();
     if (!stopping_ && jobDeadline_ && now >= *jobDeadline_) onTimeout();
     if (stopping_ && !killed_ && killDeadline_ && now >= *killDeadline_) killAll();
   }
+  if (!stopping_ && blameDeadline_) blame();  // every rank ended inside the window
   for (auto& r : ranks_) {
     closeStream(r.out, true);
     closeStream(r.err, true);
@@ -188,12 +191,21 @@ void Supervisor::onExit(Rank& r, int status) {
   closeStream(r.out, true);
   closeStream(r.err, true);
   if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || stopping_) return;
-  int others = runningCount();
-  std::string message = "rank " + std::to_string(r.rank) + " (pid " + std::to_string(r.pid) + ") " +
-                        describeStatus(status);
-  if (others > 0) message += "; stopping the other " + countRanks(others, "");
+  // A killed rank's peers notice its closed sockets and may exit before its own death
+  // is reapable: gather the failures of a short window, then name the likeliest cause.
+  failures_.push_back({r.rank, r.pid, status});
+  if (!blameDeadline_) blameDeadline_ = Clock::now() + kBlameWindow;
+}
+
+void Supervisor::blame() {
+  // A rank ended by a signal caused the others' errors, not the other way round.
+  auto cause = std::find_if(failures_.begin(), failures_.end(), [](const Failure& f) { return WIFSIGNALED(f.status); });
+  if (cause == failures_.end()) cause = failures_.begin();
+  std::string message = "rank " + std::to_string(cause->rank) + " (pid " + std::to_string(cause->pid) + ") " +
+                        describeStatus(cause->status);
+  if (int others = runningCount(); others > 0) message += "; stopping the other " + countRanks(others, "");
   report(message);
-  exitCode_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  exitCode_ = WIFEXITED(cause->status) ? WEXITSTATUS(cause->status) : 128 + WTERMSIG(cause->status);
   stop(SIGTERM);
 }
 

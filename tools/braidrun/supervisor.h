@@ -49,6 +49,7 @@ class Supervisor {
   void handleSignals();
   void reapChildren();
   void onExit(Rank& r, int status);
+  void blame();  // names the failure that caused the others, then stops the job
   void stop(int sig);  // sends sig to every running rank, starts the grace period
   void killAll();
   void onTimeout();
@@ -59,7 +60,15 @@ class Supervisor {
 
   int signalFd_, size_;
   std::vector<Rank> ranks_;
-  std::optional<Clock::time_point> jobDeadline_, killDeadline_;
+  struct Failure {
+    int rank;
+    pid_t pid;
+    int status;
+  };
+  // How long after a first failure other exits are gathered before one is named.
+  static constexpr std::chrono::milliseconds kBlameWindow{200};
+  std::vector<Failure> failures_;
+  std::optional<Clock::time_point> jobDeadline_, killDeadline_, blameDeadline_;
   std::string timeoutText_;
   bool stopping_ = false, killed_ = false;
   int exitCode_ = 0;
