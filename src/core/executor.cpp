@@ -120,8 +120,11 @@ void Executor::run(const Plan& plan, const ExecutionBuffers& buffers, const Dead
     sendBase_[p] = c->sendsPosted();
     recvBase_[p] = c->recvsPosted();
   }
-  // Spinning pays off only when every rank has a core of its own.
+  // Spinning pays off only when every rank has a core of its own; with more ranks than
+  // cores, yielding a few times first hands the core to a peer that shares it, which
+  // is cheaper than a sleep and a wake-up when the peer answers at once.
   const int spinLimit = oversubscribed_ ? 0 : 4000;
+  const int yieldLimit = oversubscribed_ ? 32 : 0;
   int idle = 0;
   while (finished_ < n) {
     std::uint32_t seen = doorbell_ ? doorbell_->read() : 0;
@@ -130,6 +133,10 @@ void Executor::run(const Plan& plan, const ExecutionBuffers& buffers, const Dead
       continue;
     }
     if (++idle < spinLimit) continue;
+    if (idle <= spinLimit + yieldLimit) {
+      sched_yield();
+      continue;
+    }
     if (deadline.expired()) timedOut(plan, what);
     sleep(plan, seen);
   }
