@@ -126,7 +126,6 @@ void CommunicatorImpl::executePlan(const Plan& plan, std::size_t elemSize, reduc
   eb.base[kScratch] = scratch(plan.scratchCount * elemSize);
   eb.elemSize = elemSize;
   eb.combine = combine;
-  ++sequence_;
   try {
     executor_->run(plan, eb, Deadline(Env::get().timeout()), what);
   } catch (const Error& e) {

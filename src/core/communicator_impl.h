@@ -51,7 +51,6 @@ class CommunicatorImpl {
   int localRank() const { return localRank_; }
   int localSize() const { return localSize_; }
   const char* transportTo(int peer) const;
-  const PeerInfo& peer(int rank) const { return peers_[rank]; }
 
   // Runs now, or after earlier asynchronous work, on the calling thread's behalf.
   void run(const CollectiveCall& call);
@@ -90,7 +89,6 @@ class CommunicatorImpl {
   std::vector<unsigned char> scratch_;
   ExecutionBuffers execBuffers_;  // reused, so a warmed-up call allocates nothing
   std::size_t sliceBytes_;
-  std::uint64_t sequence_ = 0;
   std::string brokenBy_;  // non-empty after a remote failure or timeout
   ErrorKind brokenKind_ = ErrorKind::Remote;
 

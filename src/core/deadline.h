@@ -8,7 +8,6 @@ class Deadline {
  public:
   using Clock = std::chrono::steady_clock;
   explicit Deadline(std::chrono::milliseconds fromNow) : at_(Clock::now() + fromNow) {}
-  static Deadline after(std::chrono::milliseconds d) { return Deadline(d); }
   bool expired() const { return Clock::now() >= at_; }
   // Milliseconds left, clamped to [0, cap]; handy for poll() and futex timeouts.
   int remainingMs(int cap = 1 << 30) const {
