@@ -1,6 +1,7 @@
 #pragma once
 // The algorithms, each a function from a shape to a Plan. Ring collectives pipeline
 // each block in slices, so a slice moves on as soon as it has arrived.
+#include "algorithms/algorithm.h"
 #include "algorithms/collective.h"
 #include "algorithms/plan.h"
 
@@ -16,7 +17,26 @@ Plan chainBroadcast(const CollectiveShape& s);
 Plan chainReduce(const CollectiveShape& s);
 Plan directAllToAll(const CollectiveShape& s);
 
-// The plan for a shape with the default algorithm of its collective.
+// Double binary tree all-reduce (half the data on each tree), binary tree broadcast
+// and reduce; all pipelined in slices.
+Plan treeAllReduce(const CollectiveShape& s);
+Plan treeBroadcast(const CollectiveShape& s);
+Plan treeReduce(const CollectiveShape& s);
+
+// Rabenseifner: recursive halving reduce-scatter then recursive doubling all-gather;
+// ranks beyond the largest power of two fold into a partner first.
+Plan halvingDoublingAllReduce(const CollectiveShape& s);
+Plan halvingDoublingReduceScatter(const CollectiveShape& s);
+Plan recursiveDoublingAllGather(const CollectiveShape& s);
+Plan bruckAllGather(const CollectiveShape& s);
+
+// Intra-node, across nodes, intra-node again; needs s.nodes.
+Plan hierarchicalAllReduce(const CollectiveShape& s);
+Plan hierarchicalAllGather(const CollectiveShape& s);
+Plan hierarchicalReduceScatter(const CollectiveShape& s);
+
+// The plan for a shape with its algorithm (s.algorithm). Throws std::invalid_argument
+// when the algorithm does not support the collective (see supports()).
 Plan buildPlan(const CollectiveShape& s);
 
 // Grouped point-to-point: each operation has its own buffer (id 3 + index) and counts

@@ -4,9 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+
+#include "algorithms/node_layout.h"
 
 namespace braid {
 
+enum class Algorithm : std::uint8_t;
 enum class Collective : std::uint8_t { AllReduce, AllGather, ReduceScatter, Broadcast, Reduce, AllToAll };
 
 const char* toString(Collective c);
@@ -21,6 +25,10 @@ struct CollectiveShape {
   int root = 0;
   bool inPlace = false;
   std::size_t sliceElems = 1;  // pipeline slice, in elements
+  Algorithm algorithm{};       // Ring (0) unless the tuner or BRAID_ALGO says otherwise
+  // Hierarchical plans only: where the ranks live. Shared and immutable, so the plan
+  // cache may compare it by address.
+  std::shared_ptr<const NodeLayout> nodes;
 
   bool operator==(const CollectiveShape&) const = default;
 };
@@ -35,6 +43,8 @@ struct CollectiveShapeHash {
     mix(static_cast<std::size_t>(s.root));
     mix(s.inPlace);
     mix(s.sliceElems);
+    mix(static_cast<std::size_t>(s.algorithm));
+    mix(std::hash<const void*>()(s.nodes.get()));
     return h;
   }
 };

@@ -114,16 +114,4 @@ Plan groupedPointToPoint(int rank, const std::vector<P2POp>& ops) {
   return b.finish();
 }
 
-Plan buildPlan(const CollectiveShape& s) {
-  switch (s.collective) {
-    case Collective::AllReduce: return ringAllReduce(s);
-    case Collective::AllGather: return ringAllGather(s);
-    case Collective::ReduceScatter: return ringReduceScatter(s);
-    case Collective::Broadcast: return chainBroadcast(s);
-    case Collective::Reduce: return chainReduce(s);
-    case Collective::AllToAll: return directAllToAll(s);
-  }
-  return {};
-}
-
 }  // namespace braid
