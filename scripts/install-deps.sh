@@ -4,7 +4,7 @@
 # at all when nothing is missing.
 set -euo pipefail
 
-packages=(g++ cmake make pkg-config libgtest-dev iproute2)
+packages=(g++ cmake make pkg-config libgtest-dev iproute2 libhwloc-dev nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,31 @@
+#pragma once
+// Checks an algorithm exactly: builds every rank's plan for a case, runs them together
+// in the simulator summing 64-bit integers whose sums identify their terms, and
+// compares every output element with the value the collective defines. Tests and
+// braid-sim use it.
+#include "algorithms/algorithm.h"
+#include "algorithms/collective.h"
+
+#include <memory>
+#include <string>
+
+namespace braid {
+
+struct SimCase {
+  Collective collective = Collective::AllReduce;
+  Algorithm algorithm = Algorithm::Ring;
+  int size = 1;
+  std::size_t count = 0;  // as CollectiveShape::count
+  bool inPlace = false;
+  int root = 0;
+  std::size_t sliceElems = std::size_t{1} << 20;
+  std::shared_ptr<const NodeLayout> nodes;  // hierarchical only
+};
+
+// "" when every rank's output is exact and nothing was written past it; otherwise what
+// went wrong first (stuck rank, mismatched message, wrong element), naming the case.
+std::string checkExact(const SimCase& c);
+
+std::string describe(const SimCase& c);
+
+}  // namespace braid
