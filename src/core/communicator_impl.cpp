@@ -146,6 +146,7 @@ void CommunicatorImpl::execute(const CollectiveCall& call) {
   shape.size = size_;
   shape.count = call.count;
   shape.root = call.root;
+  shape.algorithm = defaultAlgorithm(call.collective);
   shape.sliceElems = std::max<std::size_t>(1, sliceBytes_ / elem);
   const auto* send = static_cast<const char*>(call.send);
   auto* recv = static_cast<char*>(call.recv);
