@@ -17,6 +17,9 @@ const std::vector<Setting> kSettings = {
     {"BRAID_SHM_BUFFER", nullptr, "4M", "Bytes of each shared-memory ring between two local ranks"},
     {"BRAID_TCP_SOCKETS", nullptr, "2", "Sockets per tcp peer; large messages are striped across them"},
     {"BRAID_CHUNK", nullptr, "512K", "Pipeline slice size of ring collectives, in bytes"},
+    {"BRAID_ALGO", "NCCL_ALGO", "",
+     "Force algorithms by collective and size (allreduce:0-64K:tree,64K-:ring;allgather:bruck) or a list (ring,tree)"},
+    {"BRAID_TUNING_FILE", nullptr, "", "Cost model written by braid-probe --calibrate (JSON); built-in values when empty"},
     {"BRAID_DEBUG", "NCCL_DEBUG", "WARN", "Log level: NONE, WARN, INFO, TRACE"},
     {"BRAID_HOST_ID", nullptr, "", "Overrides the host identity (hostname + boot id), to pose as several hosts"},
     {"BRAID_UNIQUE_ID", nullptr, "", "Rendezvous id in hex (set by braidrun)"},
@@ -27,6 +30,7 @@ const std::vector<Setting> kSettings = {
     {"BRAID_ROOT", "NCCL_COMM_ID", "", "host:port where rank 0 hosts the rendezvous (torchrun/Open MPI/Slurm launches)"},
     {"BRAID_SECRET", nullptr, "", "32 hex digits shared by all ranks of a torchrun/MPI/Slurm launch"},
     {"BRAID_CPU_ISA", nullptr, "", "Force the reduction kernels' instruction set: generic, avx2, avx512"},
+    {"BRAID_TOPO_FILE", nullptr, "", "Topology JSON to use instead of probing this machine (pose as another node)"},
 };
 
 std::mutex gMutex;

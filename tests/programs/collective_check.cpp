@@ -7,6 +7,7 @@
 #include "expected_values.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -22,7 +23,18 @@ struct Options {
   std::vector<std::size_t> sizes{0, 1, 7, 1031, 4099};
   std::size_t large = 0;  // bytes; when set, each case also runs once at this size (out of place)
   bool allTypes = true;
+  int posedHosts = 0;  // when set, ranks pose as this many hosts (contiguous blocks of ranks)
 };
+
+// Gives this rank a host id of its block, so that one machine looks like several hosts
+// to the topology (hierarchical plans) and to the transports (shm only within a block).
+void poseAsHost(int hosts) {
+  const char* rank = std::getenv("BRAID_RANK");
+  const char* size = std::getenv("BRAID_SIZE");
+  if (!rank || !size) return;
+  int host = std::atoi(rank) * hosts / std::atoi(size);
+  setenv("BRAID_HOST_ID", ("posed-host-" + std::to_string(host)).c_str(), 1);
+}
 
 struct Checker {
   Communicator& comm;
@@ -216,11 +228,13 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--large" && i + 1 < argc) opt.large = std::stoull(argv[++i]);
     else if (a == "--quick") opt.allTypes = false;
+    else if (a == "--hosts" && i + 1 < argc) opt.posedHosts = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: collective_check [--large BYTES] [--quick]\n");
+      std::fprintf(stderr, "usage: collective_check [--large BYTES] [--quick] [--hosts N]\n");
       return 2;
     }
   }
+  if (opt.posedHosts > 0) poseAsHost(opt.posedHosts);
   try {
     Communicator comm = Communicator::fromEnvironment();
     Checker c{comm};
