@@ -1,5 +1,7 @@
 #include "core/communicator_impl.h"
 
+#include "core/algorithm_choice.h"
+
 #include "core/env.h"
 #include "core/host_identity.h"
 #include "core/log.h"
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace braid {
@@ -25,7 +28,6 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
     : rank_(rank), size_(size), root_(std::move(root)) {
   log::setRank(rank);
   const Env& env = Env::get();
-  sliceBytes_ = env.chunkBytes();
   transports_ = makeTransports();
   bootstrap_ = std::make_unique<Bootstrap>(id, rank, size);
 
@@ -34,6 +36,7 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   me.pid = static_cast<int>(getpid());
   std::strncpy(me.hostId, hostIdentity().c_str(), sizeof me.hostId - 1);
   std::strncpy(me.hostName, hostName().c_str(), sizeof me.hostName - 1);
+  describePlacement(me);
   TransportContext ctx;
   ctx.rank = rank;
   ctx.size = size;
@@ -50,6 +53,7 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
     if (r < rank) ++localRank_;
     if (r != rank) ++localSize_;
   }
+  choice_ = makeAlgorithmChoice(peers_, rank);
 
   // Each peer goes to the first transport, in priority order, that can reach it.
   connections_.resize(static_cast<std::size_t>(size));
@@ -107,6 +111,18 @@ void CommunicatorImpl::checkUsable() const {
                                  brokenBy_, ErrorContext{rank_, -1, "", ""});
 }
 
+void CommunicatorImpl::logDecision(Collective c, std::size_t bytes, const Decision& d) {
+  // Once per change of algorithm per collective: enough to see the tuner's crossovers
+  // in a size sweep without a line per call.
+  auto& last = lastAlgorithm_[static_cast<std::size_t>(c)];
+  if (last == static_cast<int>(d.algorithm) || Env::get().logLevel() < 2) return;
+  last = static_cast<int>(d.algorithm);
+  char line[200];
+  std::snprintf(line, sizeof line, "%s of %zu bytes per rank: %s, slice %zu bytes (%s, predicted %.1f us)",
+                toString(c), bytes, toString(d.algorithm), d.sliceBytes, d.reason, d.predictedUs);
+  BRAID_INFO(line);
+}
+
 const Plan& CommunicatorImpl::planFor(const CollectiveShape& shape) {
   auto it = plans_.find(shape);
   if (it != plans_.end()) return it->second;
@@ -146,8 +162,11 @@ void CommunicatorImpl::execute(const CollectiveCall& call) {
   shape.size = size_;
   shape.count = call.count;
   shape.root = call.root;
-  shape.algorithm = defaultAlgorithm(call.collective);
-  shape.sliceElems = std::max<std::size_t>(1, sliceBytes_ / elem);
+  const Decision decision = choice_.tuner->choose(call.collective, callBytes(call.collective, call.count, elem, size_));
+  shape.algorithm = decision.algorithm;
+  shape.sliceElems = std::max<std::size_t>(1, decision.sliceBytes / elem);
+  if (decision.algorithm == Algorithm::Hierarchical) shape.nodes = choice_.nodes;
+  logDecision(call.collective, call.count * elem, decision);
   const auto* send = static_cast<const char*>(call.send);
   auto* recv = static_cast<char*>(call.recv);
   const std::size_t n = static_cast<std::size_t>(size_);

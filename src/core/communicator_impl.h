@@ -5,10 +5,12 @@
 
 #include "algorithms/algorithms.h"
 #include "bootstrap/bootstrap.h"
+#include "core/algorithm_choice.h"
 #include "core/executor.h"
 #include "transport/doorbell.h"
 #include "transport/transport.h"
 
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -73,6 +75,7 @@ class CommunicatorImpl {
   // Runs `plan` on execBuffers_.base (filled by the caller: input, output, extras).
   void executePlan(const Plan& plan, std::size_t elemSize, reduce::BinaryFn combine, const char* what);
   const Plan& planFor(const CollectiveShape& shape);
+  void logDecision(Collective c, std::size_t bytes, const Decision& d);
   void* scratch(std::size_t bytes);
   void drainAsync();
   void workerLoop();
@@ -88,7 +91,8 @@ class CommunicatorImpl {
   std::unordered_map<CollectiveShape, Plan, CollectiveShapeHash> plans_;
   std::vector<unsigned char> scratch_;
   ExecutionBuffers execBuffers_;  // reused, so a warmed-up call allocates nothing
-  std::size_t sliceBytes_;
+  AlgorithmChoice choice_;
+  std::array<int, 6> lastAlgorithm_{-1, -1, -1, -1, -1, -1};  // by Collective, for logDecision
   std::string brokenBy_;  // non-empty after a remote failure or timeout
   ErrorKind brokenKind_ = ErrorKind::Remote;
 

@@ -25,6 +25,7 @@ struct PeerInfo {
   int pid = 0;
   char hostId[128] = {};  // hostname + boot id, or BRAID_HOST_ID
   char hostName[64] = {};
+  int package = -1, numa = -1;  // where this rank runs, for the tuner; -1 when unknown
   std::array<std::array<unsigned char, kEndpointBytes>, kMaxTransports> endpoint{};
 };
 

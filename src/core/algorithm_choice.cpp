@@ -1,0 +1,70 @@
+#include "core/algorithm_choice.h"
+
+#include "core/env.h"
+#include "core/log.h"
+#include "braid/error.h"
+#include "topology/topology.h"
+#include "topology/tuning_file.h"
+
+#include <cstring>
+#include <string>
+
+namespace braid {
+
+void describePlacement(PeerInfo& me) {
+  try {
+    RankPlacement p = placementOfThisProcess();
+    me.package = p.package;
+    me.numa = p.numa;
+  } catch (const std::exception& e) {
+    // Placement only refines the cost model; a probe failure must not stop the job.
+    BRAID_WARN(std::string("topology probe failed (") + e.what() + "); assuming all local ranks share one NUMA node");
+  }
+}
+
+AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank) {
+  std::vector<std::string> hostOf;
+  for (const PeerInfo& p : peers) hostOf.emplace_back(p.hostId, strnlen(p.hostId, sizeof p.hostId));
+  AlgorithmChoice choice;
+  auto nodes = std::make_shared<NodeLayout>(NodeLayout::make(hostOf));
+  std::vector<RankPlacement> placements;
+  for (std::size_t r = 0; r < peers.size(); ++r)
+    placements.push_back({nodes->nodeOfRank[r], peers[r].package, peers[r].numa});
+  choice.nodes = nodes;
+
+  const Env& env = Env::get();
+  auto fail = [&](const std::string& setting, const std::string& why) -> InvalidArgument {
+    return InvalidArgument("rank " + std::to_string(rank) + ": " + setting + ": " + why, ErrorContext{rank, -1, "", ""});
+  };
+  CostModel model;
+  const std::string tuningFile = env.value("BRAID_TUNING_FILE");
+  try {
+    model = tuningFile.empty() ? costModelFor(currentTopology()) : loadTuning(tuningFile);
+  } catch (const Error& e) {
+    throw fail("BRAID_TUNING_FILE", e.what());
+  } catch (const std::exception& e) {
+    BRAID_WARN(std::string("topology probe failed (") + e.what() + "); the tuner uses built-in link costs");
+    model = CostModel::defaults();
+  }
+  AlgoOverride overrides;
+  try {
+    overrides = AlgoOverride::parse(env.value("BRAID_ALGO"));
+  } catch (const std::exception& e) {
+    throw fail(env.source("BRAID_ALGO"), e.what());
+  }
+  std::optional<std::size_t> userSlice;
+  if (std::strcmp(env.source("BRAID_CHUNK"), "default") != 0) userSlice = env.chunkBytes();
+  choice.tuner = std::make_unique<Tuner>(model, std::move(placements), std::move(overrides), userSlice);
+  return choice;
+}
+
+std::size_t callBytes(Collective c, std::size_t count, std::size_t elemSize, int ranks) {
+  switch (c) {
+    case Collective::AllGather:
+    case Collective::ReduceScatter:
+    case Collective::AllToAll: return count * elemSize * static_cast<std::size_t>(ranks);
+    default: return count * elemSize;
+  }
+}
+
+}  // namespace braid
