@@ -5,9 +5,11 @@
 // braid-sim use it.
 #include "algorithms/algorithm.h"
 #include "algorithms/collective.h"
+#include "algorithms/sim_plan.h"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace braid {
 
@@ -23,8 +25,22 @@ struct SimCase {
 };
 
 // "" when every rank's output is exact and nothing was written past it; otherwise what
-// went wrong first (stuck rank, mismatched message, wrong element), naming the case.
+// went wrong first (a plan that cannot be built, stuck rank, mismatched message, wrong
+// element), naming the case.
 std::string checkExact(const SimCase& c);
+
+// The same on plans already built by buildSimPlans(c), so that braid-sim can check and
+// price one set of plans.
+std::string checkExact(const SimCase& c, const std::vector<SimPlan>& plans);
+
+// Bytes of buffers that checkExact(c, plans) allocates, so that a caller can tell
+// whether a check fits in memory before running it.
+std::size_t checkBufferBytes(const SimCase& c, const std::vector<SimPlan>& plans);
+
+// Every rank's plan for the case, compacted. Ranks are built in parallel on all cores
+// (each plan depends only on its shape). Throws std::runtime_error naming the first
+// rank whose plan cannot be built.
+std::vector<SimPlan> buildSimPlans(const SimCase& c);
 
 std::string describe(const SimCase& c);
 

@@ -1,85 +1,127 @@
 #include "algorithms/simulator.h"
 
 #include <cstring>
-#include <deque>
-#include <map>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace braid {
+namespace {
 
-void simulate(std::vector<SimRank>& ranks, std::size_t elemSize, reduce::BinaryFn combine) {
-  const std::size_t n = ranks.size();
-  std::map<std::pair<std::size_t, int>, std::deque<std::vector<unsigned char>>> wire;  // (from, to)
-  struct State {
-    std::vector<std::uint32_t> waiting;
-    std::vector<bool> done;
-    std::vector<std::size_t> nextSend, nextRecv;  // per plan peer
-    std::size_t finished = 0;
-  };
-  std::vector<State> st(n);
-  for (std::size_t r = 0; r < n; ++r) {
-    const Plan& p = *ranks[r].plan;
-    st[r].done.assign(p.steps.size(), false);
-    for (const auto& s : p.steps) st[r].waiting.push_back(s.numDeps);
-    st[r].nextSend.assign(p.peers.size(), 0);
-    st[r].nextRecv.assign(p.peers.size(), 0);
+class DataRun {
+ public:
+  DataRun(const std::vector<SimPlan>& plans, const std::vector<std::vector<void*>>& buffers, std::size_t elemSize,
+          reduce::BinaryFn combine)
+      : plans_(plans), buffers_(buffers), elemSize_(elemSize), combine_(combine), progress_(plans) {}
+
+  void run() {
+    progress_.start(enqueue());
+    while (!ready_.empty()) {
+      auto [rank, step] = ready_.back();
+      ready_.pop_back();
+      runStep(rank, step);
+    }
+    progress_.checkFinished();
   }
-  auto ptr = [&](std::size_t r, const Region& reg) {
-    return static_cast<unsigned char*>(ranks[r].buffers.at(reg.buffer)) + reg.offset * elemSize;
+
+ private:
+  struct Ref {
+    std::uint32_t rank, step;
   };
-  auto finish = [&](std::size_t r, std::uint32_t i) {
-    const Plan& p = *ranks[r].plan;
-    st[r].done[i] = true;
-    ++st[r].finished;
-    for (std::uint32_t k = p.firstDependent[i]; k < p.firstDependent[i + 1]; ++k) --st[r].waiting[p.dependents[k]];
+  // The ready(rank, step) callback SimProgress takes: collects steps to run next.
+  struct Append {
+    std::vector<Ref>* to;
+    void operator()(std::uint32_t rank, std::uint32_t step) const { to->push_back({rank, step}); }
   };
-  for (bool moved = true; moved;) {
-    moved = false;
-    for (std::size_t r = 0; r < n; ++r) {
-      const Plan& p = *ranks[r].plan;
-      for (std::uint32_t i = 0; i < p.steps.size(); ++i) {
-        if (st[r].done[i] || st[r].waiting[i]) continue;
-        const Step& s = p.steps[i];
-        if (s.peer < 0) {
-          if (s.kind == StepKind::Copy) std::memmove(ptr(r, s.dst), ptr(r, s.src), s.dst.count * elemSize);
-          else combine(ptr(r, s.dst), ptr(r, s.dst), ptr(r, s.src), s.dst.count);
-          finish(r, i);
-          moved = true;
-          continue;
-        }
-        std::size_t pi = 0;
-        while (p.peers[pi] != s.peer) ++pi;
-        if (s.kind == StepKind::Send) {
-          if (p.sendsTo[pi][st[r].nextSend[pi]] != i) continue;  // earlier sends to this peer first
-          auto* src = ptr(r, s.src);
-          wire[{r, s.peer}].emplace_back(src, src + s.src.count * elemSize);
-          ++st[r].nextSend[pi];
-        } else {
-          if (p.recvsFrom[pi][st[r].nextRecv[pi]] != i) continue;
-          auto& q = wire[{static_cast<std::size_t>(s.peer), static_cast<int>(r)}];
-          if (q.empty()) continue;
-          auto& msg = q.front();
-          if (msg.size() != s.dst.count * elemSize)
-            throw std::runtime_error("rank " + std::to_string(r) + " expected " + std::to_string(s.dst.count * elemSize) +
-                                     " bytes from rank " + std::to_string(s.peer) + ", got " + std::to_string(msg.size()));
-          if (s.kind == StepKind::Recv) std::memcpy(ptr(r, s.dst), msg.data(), msg.size());
-          else combine(ptr(r, s.dst), ptr(r, s.src), msg.data(), s.dst.count);
-          q.pop_front();
-          ++st[r].nextRecv[pi];
-        }
-        finish(r, i);
-        moved = true;
+  Append enqueue() { return Append{&ready_}; }
+
+  unsigned char* at(std::uint32_t rank, BufferId buffer, std::uint32_t offset) const {
+    return static_cast<unsigned char*>(buffers_[rank].at(buffer)) + std::size_t{offset} * elemSize_;
+  }
+
+  static std::uint64_t key(std::uint32_t rank, std::uint32_t step) { return std::uint64_t{rank} << 32 | step; }
+
+  void runStep(std::uint32_t rank, std::uint32_t step) {
+    const SimStep& s = plans_[rank].steps[step];
+    switch (s.kind) {
+      case StepKind::Copy:
+        std::memmove(at(rank, s.dstBuffer, s.dstOffset), at(rank, s.srcBuffer, s.srcOffset), s.count * elemSize_);
+        break;
+      case StepKind::Reduce: {
+        unsigned char* dst = at(rank, s.dstBuffer, s.dstOffset);
+        combine_(dst, dst, at(rank, s.srcBuffer, s.srcOffset), s.count);
+        break;
+      }
+      case StepKind::Send:
+        send(rank, s);
+        progress_.posted(rank, step, enqueue());
+        break;
+      case StepKind::Recv:
+      case StepKind::RecvReduce: {
+        // Only receives whose message had to wait are queued here; the message is parked.
+        auto parked = pending_.extract(key(rank, step));
+        receive(rank, s, parked.mapped().data());
+        progress_.posted(rank, step, enqueue());
+        break;
       }
     }
+    progress_.complete(rank, step, enqueue());
   }
-  for (std::size_t r = 0; r < n; ++r)
-    if (st[r].finished != ranks[r].plan->steps.size())
-      throw std::runtime_error("rank " + std::to_string(r) + " is stuck after " + std::to_string(st[r].finished) + " of " +
-                               std::to_string(ranks[r].plan->steps.size()) + " steps");
-  for (const auto& [key, q] : wire)
-    if (!q.empty())
-      throw std::runtime_error("rank " + std::to_string(key.first) + " sent " + std::to_string(q.size()) +
-                               " messages to rank " + std::to_string(key.second) + " that nobody received");
+
+  void send(std::uint32_t rank, const SimStep& s) {
+    auto to = progress_.match(rank, s.slot);
+    if (!to) return;
+    const SimStep& r = plans_[to->rank].steps[to->step];
+    const std::size_t bytes = s.count * elemSize_;
+    if (r.count != s.count)
+      throw std::runtime_error("rank " + std::to_string(to->rank) + " expected " + std::to_string(r.count * elemSize_) +
+                               " bytes from rank " + std::to_string(rank) + ", got " +
+                               std::to_string(bytes));
+    const unsigned char* data = at(rank, s.srcBuffer, s.srcOffset);
+    if (progress_.onlyMessageMissing(*to)) {
+      // The receive can run now, straight from the sender's buffer: no copy to park.
+      progress_.arrive(*to, [](std::uint32_t, std::uint32_t) {});
+      receive(to->rank, r, data);
+      progress_.posted(to->rank, to->step, enqueue());
+      progress_.complete(to->rank, to->step, enqueue());
+      return;
+    }
+    // The sender may overwrite its buffer once the send is done, so park a copy.
+    pending_.emplace(key(to->rank, to->step), std::vector<unsigned char>(data, data + bytes));
+    progress_.arrive(*to, enqueue());
+  }
+
+  void receive(std::uint32_t rank, const SimStep& s, const unsigned char* message) {
+    unsigned char* dst = at(rank, s.dstBuffer, s.dstOffset);
+    if (s.kind == StepKind::Recv) std::memcpy(dst, message, s.count * elemSize_);
+    else combine_(dst, at(rank, s.srcBuffer, s.srcOffset), message, s.count);
+  }
+
+  const std::vector<SimPlan>& plans_;
+  const std::vector<std::vector<void*>>& buffers_;
+  const std::size_t elemSize_;
+  const reduce::BinaryFn combine_;
+  SimProgress progress_;
+  std::vector<Ref> ready_;
+  std::unordered_map<std::uint64_t, std::vector<unsigned char>> pending_;  // by receiving (rank, step)
+};
+
+}  // namespace
+
+void simulate(const std::vector<SimPlan>& plans, const std::vector<std::vector<void*>>& buffers, std::size_t elemSize,
+              reduce::BinaryFn combine) {
+  DataRun(plans, buffers, elemSize, combine).run();
+}
+
+void simulate(std::vector<SimRank>& ranks, std::size_t elemSize, reduce::BinaryFn combine) {
+  std::vector<SimPlan> plans;
+  std::vector<std::vector<void*>> buffers;
+  plans.reserve(ranks.size());
+  buffers.reserve(ranks.size());
+  for (const SimRank& r : ranks) {
+    plans.emplace_back(*r.plan);
+    buffers.push_back(r.buffers);
+  }
+  simulate(plans, buffers, elemSize, combine);
 }
 
 }  // namespace braid

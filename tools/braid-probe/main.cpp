@@ -1,57 +1,55 @@
-// braid-probe: what Braid sees on this machine. For now, the settings: every BRAID_*
-// variable with the value in force, where it came from, and what it means.
-// (Topology and tuner tables come with the topology work.)
-#include "core/env.h"
+// braid-probe: what Braid sees on this machine: its topology, the transport between
+// each pair of ranks, the tuner's decisions, calibrated link costs, and the settings.
+#include "calibrate.h"
+#include "decisions_report.h"
+#include "env_report.h"
+#include "options.h"
+#include "topology_report.h"
+#include "transports_report.h"
 
 #include <braid/version.h>
 
 #include <cstdio>
-#include <cstring>
-#include <string>
+#include <cstdlib>
+#include <stdexcept>
 
 namespace {
 
-int usage(FILE* to, int code) {
-  std::fprintf(to,
-               "usage: braid-probe --env [--markdown]\n"
-               "  --env        every BRAID_* setting: value in force, its source, description\n"
-               "  --markdown   print the settings as the README's table (defaults, no values)\n");
-  return code;
-}
-
-void printEnv(bool markdown) {
-  const braid::Env& env = braid::Env::get();
-  if (markdown) {
-    std::printf("| variable | NCCL alias | default | meaning |\n|---|---|---|---|\n");
-    for (const auto& s : braid::Env::table())
-      std::printf("| `%s` | %s | %s | %s |\n", s.name, s.alias ? (std::string("`") + s.alias + "`").c_str() : "",
-                  *s.defaultValue ? (std::string("`") + s.defaultValue + "`").c_str() : "", s.description);
-    return;
+void run(const probe::Options& o) {
+  switch (o.report) {
+    case probe::Report::Topology: {
+      const braid::Topology topo = probe::topologyInForce(o);
+      if (o.json) std::printf("%s\n", braid::toJson(topo).c_str());
+      else probe::printTopology(stdout, topo);
+      return;
+    }
+    case probe::Report::Transports:
+      // BRAID_RANK is braidrun's launcher variable, not a setting: Env does not own it.
+      if (std::getenv("BRAID_RANK")) probe::printTransportsInUse();
+      else probe::printTransportModel(o);
+      return;
+    case probe::Report::Decisions: probe::printDecisions(o); return;
+    case probe::Report::Calibrate: probe::calibrate(o.tuningFile); return;
+    case probe::Report::Env: probe::printEnv(o.markdown); return;
+    case probe::Report::Version:
+      std::printf("braid %d.%d.%d\n", BRAID_VERSION_MAJOR, BRAID_VERSION_MINOR, BRAID_VERSION_PATCH);
+      return;
+    case probe::Report::Help: std::fputs(probe::kUsage, stdout); return;
   }
-  for (const auto& s : braid::Env::table())
-    std::printf("%-20s = %-16s (%s)  %s\n", s.name, ("'" + env.value(s.name) + "'").c_str(), env.source(s.name),
-                s.description);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool env = false, markdown = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--env")) env = true;
-    else if (!std::strcmp(argv[i], "--markdown")) markdown = true;
-    else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return usage(stdout, 0);
-    else if (!std::strcmp(argv[i], "--version")) {
-      std::printf("braid %d.%d.%d\n", BRAID_VERSION_MAJOR, BRAID_VERSION_MINOR, BRAID_VERSION_PATCH);
-      return 0;
-    } else {
-      std::fprintf(stderr, "braid-probe: unknown argument '%s'\n", argv[i]);
-      return usage(stderr, 2);
-    }
-  }
-  if (!env) return usage(stderr, 2);
+  probe::Options options;
   try {
-    printEnv(markdown);
+    options = probe::parseOptions(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "braid-probe: %s\n%s", e.what(), probe::kUsage);
+    return 2;
+  }
+  try {
+    run(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "braid-probe: %s\n", e.what());
     return 1;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# braid-probe end to end: the topology as JSON, the tuner's table on this machine and on
+# a two-socket DGX file (they must differ), a calibration between two real ranks that
+# the tuner then reads back, and clear failures for bad input.
+set -euo pipefail
+probe=$1 braidrun=$2 dgx=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# Settings from the caller's shell would change every report below.
+unset BRAID_TOPO_FILE BRAID_TUNING_FILE BRAID_ALGO BRAID_CHUNK BRAID_TRANSPORTS BRAID_HOST_ID NCCL_ALGO
+fail() { echo "FAIL: $*"; exit 1; }
+
+# 1. The topology: valid JSON naming this host, and the text form's sections.
+"$probe" --json > "$tmp/topo.json"
+python3 -m json.tool "$tmp/topo.json" > /dev/null || fail "--json is not valid JSON"
+python3 - "$tmp/topo.json" <<'PY' || fail "--json does not name this host"
+import json, socket, sys
+topo = json.load(open(sys.argv[1]))
+sys.exit(0 if topo["host_name"] == socket.gethostname() else 1)
+PY
+"$probe" > "$tmp/topo.txt"
+for section in "host $(hostname)" "NUMA nodes:" "caches:" "GPUs:" "NICs:"; do
+  grep -q "^$section" "$tmp/topo.txt" || fail "topology text lacks '$section'"
+done
+
+# 2. Decisions: one row per collective and size, and a two-socket node with 400 Gb/s
+# NICs must not be tuned like this machine.
+"$probe" --decisions --ranks 32 --ranks-per-node 8 | grep -v '^#' > "$tmp/here.txt"
+"$probe" --decisions --ranks 32 --ranks-per-node 8 --topo "$dgx" | grep -v '^#' > "$tmp/dgx.txt"
+for table in here dgx; do
+  rows=$(wc -l < "$tmp/$table.txt")
+  [ "$rows" -eq 37 ] || fail "$table decision table has $rows lines, expected a header and 36 rows"
+done
+if diff -q "$tmp/here.txt" "$tmp/dgx.txt" > /dev/null; then
+  fail "the DGX topology gets the same decisions as this machine"
+fi
+echo "decisions differ on $(diff "$tmp/here.txt" "$tmp/dgx.txt" | grep -c '^<') of 36 rows"
+
+# 3. The transport model on the DGX file: shm within a node (both sockets), tcp across.
+"$probe" --transports --ranks 32 --ranks-per-node 8 --topo "$dgx" > "$tmp/model.txt"
+for class in "same-numa +shm" "same-host +shm" "network +tcp"; do
+  grep -Eq "^$class " "$tmp/model.txt" || fail "transport model lacks '$class'"
+done
+
+# 4. Calibration between two ranks, then the tuner reads the file back.
+"$braidrun" -n 2 "$probe" --calibrate "$tmp/tuning.json" > "$tmp/calibrate.txt"
+grep -q "link class same-numa" "$tmp/calibrate.txt" || fail "calibration did not measure the same-numa link"
+python3 - "$tmp/tuning.json" <<'PY' || fail "tuning file lacks a field or holds a number that is not positive"
+import json, sys
+t = json.load(open(sys.argv[1]))
+numbers = [v for link in t["links"].values() for v in link.values()] + [t["reduce_gb_per_s"]]
+sys.exit(0 if len(t["links"]) == 4 and all(v > 0 for v in numbers) else 1)
+PY
+BRAID_TUNING_FILE="$tmp/tuning.json" "$probe" --decisions > "$tmp/tuned.txt"
+grep -q "cost model: BRAID_TUNING_FILE=$tmp/tuning.json" "$tmp/tuned.txt" || fail "--decisions ignored BRAID_TUNING_FILE"
+
+# 5. Clear errors with a non-zero exit, naming what was wrong.
+expect_error() {  # expected text, then the command
+  local expected=$1
+  shift
+  if "$@" > /dev/null 2> "$tmp/err.txt"; then fail "'$*' succeeded"; fi
+  grep -qF -- "$expected" "$tmp/err.txt" || fail "'$*' did not say '$expected': $(cat "$tmp/err.txt")"
+}
+echo '{"format": "braid-topology/1", "host_id": "x"}' > "$tmp/bad.json"
+expect_error "--topo: $tmp/bad.json: topology JSON: host_name" "$probe" --decisions --topo "$tmp/bad.json"
+expect_error "--topo: topology file '$tmp/missing.json' cannot be read" "$probe" --topo "$tmp/missing.json"
+expect_error "braidrun -n 2" "$probe" --calibrate "$tmp/alone.json"
+expect_error "--ranks: 'lots'" "$probe" --decisions --ranks lots
+echo "braid-probe checks passed"

@@ -1,0 +1,192 @@
+// The simulator on hand-made plans: it catches the mistakes the executor would hang or
+// corrupt on (mismatched sizes, deadlock, messages nobody receives), delivers each
+// pair's messages in order even when a receive must wait; and the pricing model gives
+// the times its stated assumptions imply.
+#include "algorithms/algorithms.h"
+#include "algorithms/plan_builder.h"
+#include "algorithms/sim_cost.h"
+#include "algorithms/simulator.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace braid {
+namespace {
+
+// Runs hand-made plans on buffers of uint64 and returns the simulator's complaint, or "".
+std::string simulateError(const std::vector<Plan>& plans, std::vector<std::vector<std::uint64_t>>& in,
+                          std::vector<std::vector<std::uint64_t>>& out) {
+  std::vector<SimRank> ranks;
+  for (std::size_t r = 0; r < plans.size(); ++r) ranks.push_back({&plans[r], {in[r].data(), out[r].data(), nullptr}});
+  try {
+    simulate(ranks, 8, nullptr);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Simulator, ReportsMismatchedMessageSizes) {
+  PlanBuilder a, b;
+  a.send(1, {kInput, 0, 4});
+  b.recv(0, {kOutput, 0, 3});
+  std::vector<Plan> plans{a.finish(), b.finish()};
+  std::vector<std::vector<std::uint64_t>> in(2, std::vector<std::uint64_t>(4)), out = in;
+  EXPECT_EQ(simulateError(plans, in, out), "rank 1 expected 24 bytes from rank 0, got 32");
+}
+
+TEST(Simulator, ReportsTheFirstStuckRankOfADeadlock) {
+  // Each rank forwards what it receives, but both wait to receive first.
+  std::vector<Plan> plans;
+  for (int r = 0; r < 2; ++r) {
+    PlanBuilder b;
+    b.recv(1 - r, {kOutput, 0, 1});
+    b.send(1 - r, {kOutput, 0, 1});
+    plans.push_back(b.finish());
+  }
+  std::vector<std::vector<std::uint64_t>> in(2, std::vector<std::uint64_t>(1)), out = in;
+  EXPECT_EQ(simulateError(plans, in, out), "rank 0 is stuck after 0 of 2 steps");
+}
+
+TEST(Simulator, ReportsMessagesNobodyReceived) {
+  PlanBuilder a, b;
+  a.send(1, {kInput, 0, 1});
+  a.send(1, {kInput, 1, 1});
+  a.send(1, {kInput, 1, 1});
+  b.recv(0, {kOutput, 0, 1});
+  std::vector<Plan> plans{a.finish(), b.finish()};
+  std::vector<std::vector<std::uint64_t>> in(2, std::vector<std::uint64_t>(2)), out = in;
+  EXPECT_EQ(simulateError(plans, in, out), "rank 0 sent 2 messages to rank 1 that nobody received");
+}
+
+TEST(Simulator, ReportsMessagesToARankThatDoesNotExist) {
+  PlanBuilder a;
+  a.send(5, {kInput, 0, 1});
+  std::vector<Plan> plans{a.finish()};
+  std::vector<std::vector<std::uint64_t>> in(1, std::vector<std::uint64_t>(1)), out = in;
+  EXPECT_EQ(simulateError(plans, in, out), "rank 0 sent 1 messages to rank 5 that nobody received");
+}
+
+TEST(Simulator, DeliversInOrderAndSnapshotsMessagesWhoseReceiveMustWait) {
+  // Rank 0 sends in[0], overwrites it, sends it again, and overwrites it once more.
+  // Rank 1's second receive must wait for a local copy, so its message is held while
+  // rank 0 overwrites the source: it must still get the value as it was when sent.
+  PlanBuilder a, b;
+  a.send(1, {kInput, 0, 1});
+  a.copy({kInput, 1, 1}, {kInput, 0, 1});
+  a.send(1, {kInput, 0, 1});
+  a.copy({kInput, 2, 1}, {kInput, 0, 1});
+  b.recv(0, {kOutput, 0, 1});
+  b.copy({kOutput, 0, 1}, {kOutput, 1, 1});
+  b.recv(0, {kOutput, 0, 1});
+  std::vector<Plan> plans{a.finish(), b.finish()};
+  std::vector<std::vector<std::uint64_t>> in{{10, 20, 30}, {0, 0, 0}}, out{{0, 0}, {0, 0}};
+  ASSERT_EQ(simulateError(plans, in, out), "");
+  EXPECT_EQ(out[1], (std::vector<std::uint64_t>{20, 10}));
+  EXPECT_EQ(in[0][0], 30u);
+}
+
+// A cost model with round numbers, and ranks each on their own node.
+CostModel roundModel(double overheadUs) {
+  CostModel m;
+  m.links[static_cast<std::size_t>(LinkClass::Network)] = {5.0, 10.0};  // 10 bytes per ns
+  m.stepOverheadUs = overheadUs;
+  return m;
+}
+
+std::vector<RankPlacement> oneRankPerNode(int n) {
+  std::vector<RankPlacement> p(static_cast<std::size_t>(n));
+  for (int r = 0; r < n; ++r) p[static_cast<std::size_t>(r)].node = r;
+  return p;
+}
+
+double price(const std::vector<Plan>& plans, const CostModel& model) {
+  std::vector<SimPlan> compact(plans.begin(), plans.end());
+  return modeledTimeUs(compact, 1, model, oneRankPerNode(static_cast<int>(plans.size())));
+}
+
+TEST(SimulatorPricing, OneMessageCostsLatencyPlusBytesOverBandwidth) {
+  PlanBuilder a, b;
+  a.send(1, {kInput, 0, 10000});
+  b.recv(0, {kOutput, 0, 10000});
+  std::vector<Plan> plans{a.finish(), b.finish()};
+  EXPECT_DOUBLE_EQ(price(plans, roundModel(0)), 5.0 + 1.0);
+  // Each end also pays one step overhead: before sending, and after the data is in.
+  EXPECT_DOUBLE_EQ(price(plans, roundModel(0.25)), 0.25 + 5.0 + 1.0 + 0.25);
+}
+
+TEST(SimulatorPricing, SendsShareTheOutgoingPortAndReceivesTheIncomingOne) {
+  // Rank 0 sends to ranks 1 and 2: the second message leaves when the first is out.
+  std::vector<Plan> fanOut(3);
+  {
+    PlanBuilder a, b, c;
+    a.send(1, {kInput, 0, 10000});
+    a.send(2, {kInput, 0, 10000});
+    b.recv(0, {kOutput, 0, 10000});
+    c.recv(0, {kOutput, 0, 10000});
+    fanOut = {a.finish(), b.finish(), c.finish()};
+  }
+  EXPECT_DOUBLE_EQ(price(fanOut, roundModel(0)), 1.0 + 1.0 + 5.0);
+  // Ranks 1 and 2 send to rank 0 at once: the second message queues behind the first.
+  std::vector<Plan> fanIn(3);
+  {
+    PlanBuilder a, b, c;
+    a.recv(1, {kOutput, 0, 10000});
+    a.recv(2, {kOutput, 10000, 10000});
+    b.send(0, {kInput, 0, 10000});
+    c.send(0, {kInput, 0, 10000});
+    fanIn = {a.finish(), b.finish(), c.finish()};
+  }
+  EXPECT_DOUBLE_EQ(price(fanIn, roundModel(0)), 5.0 + 1.0 + 1.0);
+}
+
+TEST(SimulatorPricing, ReductionsAndCopiesCostTheirModeledTime) {
+  PlanBuilder b;
+  b.copy({kInput, 0, 24000}, {kOutput, 0, 24000});
+  b.reduce({kInput, 0, 16000}, {kOutput, 0, 16000});
+  std::vector<Plan> plans{b.finish()};
+  CostModel m = roundModel(0.5);
+  m.links[static_cast<std::size_t>(LinkClass::SameNuma)] = {0.5, 12.0};
+  m.reduceGBps = 8.0;
+  EXPECT_DOUBLE_EQ(price(plans, m), 0.5 + 2.0 + 0.5 + 2.0);
+}
+
+TEST(SimulatorPricing, SmallRingAllReduceGrowsLinearlyWithRanks) {
+  // One element per block: every one of the 2(n-1) ring steps is one latency-bound hop,
+  // so n ranks take (n-1) times as long as 2 ranks.
+  auto ringTime = [](int n) {
+    std::vector<Plan> plans;
+    for (int r = 0; r < n; ++r) {
+      CollectiveShape s;
+      s.rank = r;
+      s.size = n;
+      s.count = static_cast<std::size_t>(n);
+      s.sliceElems = 1 << 20;
+      plans.push_back(ringAllReduce(s));
+    }
+    return price(plans, CostModel::defaults());
+  };
+  const double two = ringTime(2);
+  EXPECT_GT(two, 2 * CostModel::defaults().link(LinkClass::Network).latencyUs);
+  for (int n : {3, 8, 33, 128}) EXPECT_NEAR(ringTime(n), (n - 1) * two, 1e-9 * n * two) << n << " ranks";
+}
+
+TEST(SimulatorPricing, ReportsPlansThatCannotFinish) {
+  PlanBuilder a;
+  a.recv(1, {kOutput, 0, 1});
+  PlanBuilder b;
+  std::vector<Plan> plans{a.finish(), b.finish()};
+  try {
+    price(plans, CostModel::defaults());
+    ADD_FAILURE() << "a rank that never gets its message was priced";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "rank 0 is stuck after 0 of 1 steps");
+  }
+}
+
+}  // namespace
+}  // namespace braid

@@ -1,0 +1,106 @@
+#include "decisions_report.h"
+
+#include "core/env.h"
+#include "placements.h"
+#include "topology/tuner.h"
+#include "topology/tuning_file.h"
+#include "topology_report.h"
+
+#include <braid/error.h>
+
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+
+namespace probe {
+namespace {
+
+constexpr std::size_t kSizes[] = {8, 1 << 10, 64 << 10, 1 << 20, 16 << 20, 256 << 20};
+constexpr braid::Collective kCollectives[] = {braid::Collective::AllReduce,     braid::Collective::AllGather,
+                                              braid::Collective::ReduceScatter, braid::Collective::Broadcast,
+                                              braid::Collective::Reduce,        braid::Collective::AllToAll};
+
+// 8 -> "8", 65536 -> "64K", as BRAID_ALGO writes sizes.
+std::string sizeText(std::size_t bytes) {
+  const char* suffix[] = {"", "K", "M", "G"};
+  int s = 0;
+  while (s < 3 && bytes >= 1024 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++s;
+  }
+  return std::to_string(bytes) + suffix[s];
+}
+
+std::string sliceText(std::size_t slice, std::size_t bytes) { return slice >= bytes ? "whole" : sizeText(slice); }
+
+// As the communicator builds it (core/algorithm_choice.cpp), from the topology given
+// here rather than the one probed at init.
+braid::CostModel costModel(const braid::Topology& topo, std::string& source) {
+  const std::string file = braid::Env::get().value("BRAID_TUNING_FILE");
+  if (file.empty()) {
+    source = "costModelFor(topology)";
+    return braid::costModelFor(topo);
+  }
+  source = "BRAID_TUNING_FILE=" + file;
+  try {
+    return braid::loadTuning(file);
+  } catch (const std::exception& e) {
+    throw braid::InvalidArgument(std::string("BRAID_TUNING_FILE: ") + e.what());
+  }
+}
+
+braid::AlgoOverride overrides() {
+  const braid::Env& env = braid::Env::get();
+  try {
+    return braid::AlgoOverride::parse(env.value("BRAID_ALGO"));
+  } catch (const std::exception& e) {
+    throw braid::InvalidArgument(std::string(env.source("BRAID_ALGO")) + ": " + e.what());
+  }
+}
+
+std::optional<std::size_t> userSlice() {
+  const braid::Env& env = braid::Env::get();
+  if (std::strcmp(env.source("BRAID_CHUNK"), "default") == 0) return std::nullopt;
+  return env.chunkBytes();
+}
+
+}  // namespace
+
+void printDecisions(const Options& o) {
+  const braid::Topology topo = topologyInForce(o);
+  const int perNode = o.ranksPerNode.value_or(o.ranks);
+  std::string source;
+  const braid::CostModel model = costModel(topo, source);
+  const braid::Tuner tuner(model, spreadPlacements(topo, o.ranks, perNode), overrides(), userSlice());
+
+  std::printf("# tuner decisions: %d ranks, %d per node (%d nodes), topology %s (%zu NUMA nodes)\n", o.ranks, perNode,
+              (o.ranks + perNode - 1) / perNode, topo.hostName.c_str(), topo.numaNodes.size());
+  std::printf("# cost model: %s; reduce %.1f GB/s, step overhead %.2f us\n#", source.c_str(), model.reduceGBps,
+              model.stepOverheadUs);
+  for (int c = 0; c < braid::kLinkClasses; ++c) {
+    const auto cls = static_cast<braid::LinkClass>(c);
+    std::printf(" %s %.2f us %.1f GB/s%s", braid::toString(cls), model.link(cls).latencyUs, model.link(cls).gbPerSec,
+                c + 1 < braid::kLinkClasses ? ";" : "\n");
+  }
+  std::printf("%-14s %6s  %-6s %6s %14s  %-9s %14s  %s\n", "collective", "size", "algo", "slice", "predicted_us",
+              "runner-up", "runner_up_us", "reason");
+  for (braid::Collective c : kCollectives)
+    for (std::size_t bytes : kSizes) {
+      const braid::Decision chosen = tuner.choose(c, bytes);
+      std::string runnerUp = "-", runnerUpUs = "-";
+      for (const braid::Decision& d : tuner.alternatives(c, bytes))
+        if (d.algorithm != chosen.algorithm) {
+          char us[32];
+          std::snprintf(us, sizeof us, "%.1f", d.predictedUs);
+          runnerUp = braid::toString(d.algorithm);
+          runnerUpUs = us;
+          break;
+        }
+      std::printf("%-14s %6s  %-6s %6s %14.1f  %-9s %14s  %s\n", braid::toString(c), sizeText(bytes).c_str(),
+                  braid::toString(chosen.algorithm), sliceText(chosen.sliceBytes, bytes).c_str(), chosen.predictedUs,
+                  runnerUp.c_str(), runnerUpUs.c_str(), chosen.reason);
+    }
+}
+
+}  // namespace probe
