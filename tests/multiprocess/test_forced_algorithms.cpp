@@ -42,9 +42,10 @@ TEST_P(ForcedAlgorithms, EveryCollectiveItSupportsIsExact) {
   std::regex line(R"(rank (\d+): (\d+) checks, 0 failed)");
   auto passed = std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), line), std::sregex_iterator());
   EXPECT_EQ(passed, ranks) << r.out << r.err;
-  if (ranks > 1)
+  if (ranks > 1) {
     EXPECT_NE(r.err.find(std::string(": ") + algorithm + ", slice"), std::string::npos)
         << "no collective ran with " << algorithm << "\n" << r.err.substr(0, 4000);
+  }
 }
 
 std::vector<ForcedCase> cases() {

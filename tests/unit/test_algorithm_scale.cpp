@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ std::string nameOf(const ScaleCase& s) {
     if (ch == '-') ch = '_';
   return name;
 }
+
+// gtest prints parameters it cannot format as raw bytes; the case's name says it all.
+void PrintTo(const ScaleCase& s, std::ostream* os) { *os << nameOf(s); }
 
 class AlgorithmScale : public testing::TestWithParam<ScaleCase> {};
 
