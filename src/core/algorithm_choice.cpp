@@ -50,7 +50,10 @@ AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank
   try {
     overrides = AlgoOverride::parse(env.value("BRAID_ALGO"));
   } catch (const std::exception& e) {
-    throw fail(env.source("BRAID_ALGO"), e.what());
+    // The parser names BRAID_ALGO; the user may have set its alias, so name the source.
+    std::string why = e.what();
+    if (why.rfind("BRAID_ALGO: ", 0) == 0) why.erase(0, 12);
+    throw fail(env.source("BRAID_ALGO"), why);
   }
   std::optional<std::size_t> userSlice;
   if (std::strcmp(env.source("BRAID_CHUNK"), "default") != 0) userSlice = env.chunkBytes();
