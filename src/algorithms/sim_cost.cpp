@@ -68,15 +68,7 @@ class TimedRun {
   struct Clocks {
     double cpuFree = 0, outFree = 0, inFree = 0;
   };
-  struct Ref {
-    std::uint32_t rank, step;
-  };
-  // The ready(rank, step) callback SimProgress takes: collects steps to run next.
-  struct Append {
-    std::vector<Ref>* to;
-    void operator()(std::uint32_t rank, std::uint32_t step) const { to->push_back({rank, step}); }
-  };
-  Append markRunnable() { return Append{&runnable_}; }
+  CollectSteps markRunnable() { return CollectSteps{&runnable_}; }
 
   // Starting a step can make the next of its queue ready at the same instant, so this
   // drains in order of readiness rather than recursing.
@@ -122,7 +114,7 @@ class TimedRun {
   SimProgress progress_;
   std::vector<Clocks> clocks_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
-  std::vector<Ref> runnable_;
+  std::vector<StepRef> runnable_;
   double now_ = 0, end_ = 0;
 };
 

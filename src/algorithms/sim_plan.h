@@ -52,6 +52,18 @@ struct SimPlan {
   }
 };
 
+// One step of one rank, as SimProgress's callbacks name it.
+struct StepRef {
+  std::uint32_t rank, step;
+};
+
+// A `ready(rank, step)` callback for SimProgress that collects the steps it reports,
+// for a caller that runs them later in its own order.
+struct CollectSteps {
+  std::vector<StepRef>* into;
+  void operator()(std::uint32_t rank, std::uint32_t step) const { into->push_back({rank, step}); }
+};
+
 // Which steps of which ranks can run, as the plans of all ranks progress together.
 // A step runs once the steps it depends on are done, the previous step in its peer
 // queue is posted and, for a receive, its message has arrived. Messages on each

@@ -24,15 +24,7 @@ class DataRun {
   }
 
  private:
-  struct Ref {
-    std::uint32_t rank, step;
-  };
-  // The ready(rank, step) callback SimProgress takes: collects steps to run next.
-  struct Append {
-    std::vector<Ref>* to;
-    void operator()(std::uint32_t rank, std::uint32_t step) const { to->push_back({rank, step}); }
-  };
-  Append enqueue() { return Append{&ready_}; }
+  CollectSteps enqueue() { return CollectSteps{&ready_}; }
 
   unsigned char* at(std::uint32_t rank, BufferId buffer, std::uint32_t offset) const {
     return static_cast<unsigned char*>(buffers_[rank].at(buffer)) + std::size_t{offset} * elemSize_;
@@ -101,7 +93,7 @@ class DataRun {
   const std::size_t elemSize_;
   const reduce::BinaryFn combine_;
   SimProgress progress_;
-  std::vector<Ref> ready_;
+  std::vector<StepRef> ready_;
   std::unordered_map<std::uint64_t, std::vector<unsigned char>> pending_;  // by receiving (rank, step)
 };
 
