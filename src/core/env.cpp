@@ -111,11 +111,15 @@ std::uint64_t parseBytes(const std::string& text, const char* what) {
     throw InvalidArgument(std::string(what) + ": '" + text + "' is not a size (e.g. 512K, 4M)");
   }
   std::string unit = text.substr(pos);
-  if (unit.empty() || unit == "B") return n;
-  if (unit == "K" || unit == "KB" || unit == "KiB") return n << 10;
-  if (unit == "M" || unit == "MB" || unit == "MiB") return n << 20;
-  if (unit == "G" || unit == "GB" || unit == "GiB") return n << 30;
-  throw InvalidArgument(std::string(what) + ": unknown unit in '" + text + "'");
+  int shift = -1;
+  if (unit.empty() || unit == "B") shift = 0;
+  if (unit == "K" || unit == "KB" || unit == "KiB") shift = 10;
+  if (unit == "M" || unit == "MB" || unit == "MiB") shift = 20;
+  if (unit == "G" || unit == "GB" || unit == "GiB") shift = 30;
+  if (shift < 0) throw InvalidArgument(std::string(what) + ": unknown unit in '" + text + "'");
+  // A shift past 64 bits would wrap to a small size silently.
+  if (n > (~0ULL >> shift)) throw InvalidArgument(std::string(what) + ": '" + text + "' does not fit in 64 bits");
+  return std::uint64_t{n} << shift;
 }
 
 std::chrono::milliseconds parseDuration(const std::string& text, const char* what) {
