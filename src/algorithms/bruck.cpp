@@ -5,23 +5,11 @@
 // receives its own [d, 2d) from rank me + d. A local rotation into the output ends it.
 #include "algorithms/algorithms.h"
 #include "algorithms/plan_builder.h"
+#include "algorithms/slicing.h"
 
 #include <algorithm>
 
 namespace braid {
-namespace {
-
-int mod(int a, int n) { return ((a % n) + n) % n; }
-
-// Emits a message in pipeline slices; both ends slice it the same way.
-template <class F>
-void forSlices(Region whole, std::size_t sliceElems, F emit) {
-  const std::size_t slice = std::max<std::size_t>(sliceElems, 1);
-  for (std::size_t at = 0; at < whole.count; at += slice)
-    emit(Region{whole.buffer, whole.offset + at, std::min(slice, whole.count - at)});
-}
-
-}  // namespace
 
 Plan bruckAllGather(const CollectiveShape& s) {
   PlanBuilder b;
@@ -35,12 +23,13 @@ Plan bruckAllGather(const CollectiveShape& s) {
   if (n == 1) return b.finish();
   b.needScratch(s.count * static_cast<std::size_t>(n));
   if (n > 2) b.copy(input, blocks(kScratch, 0, 1));  // sent again from the second step on
+  SlicedMessages io(b, s.sliceElems);
   for (int d = 1; d < n; d *= 2) {
     const int moving = std::min(d, n - d);  // the last step only fills what is missing
     // The first send reads the input directly, not waiting for the copy into scratch.
     const Region held = d == 1 ? input : blocks(kScratch, 0, moving);
-    forSlices(held, s.sliceElems, [&](Region r) { b.send(mod(me - d, n), r); });
-    forSlices(blocks(kScratch, d, d + moving), s.sliceElems, [&](Region r) { b.recv(mod(me + d, n), r); });
+    io.send(mod(me - d, n), held);
+    io.recv(mod(me + d, n), blocks(kScratch, d, d + moving));
   }
   // Undo the rotation: positions [1, n - me) are ranks me + 1 .. n - 1, and positions
   // [n - me, n) wrap around to ranks 0 .. me - 1 (position 0 is the input, copied above).

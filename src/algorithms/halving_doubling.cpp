@@ -4,6 +4,7 @@
 // into a neighbour first (see Fold), which costs one extra step before and after.
 #include "algorithms/algorithms.h"
 #include "algorithms/plan_builder.h"
+#include "algorithms/slicing.h"
 
 #include <algorithm>
 #include <bit>
@@ -46,29 +47,6 @@ Halves halve(int member, int m) {
 // run of m members that contains it; its partner v ^ m holds the neighbouring run.
 int runFirst(int member, int m) { return member - member % m; }
 
-// Emits each message in pipeline slices, so that a slice moves on (or is reduced
-// further) as soon as it has arrived. Both ends of a message slice it the same way.
-class Sliced {
- public:
-  Sliced(PlanBuilder& b, std::size_t sliceElems) : b_(b), slice_(std::max<std::size_t>(sliceElems, 1)) {}
-
-  void send(int peer, Region src) {
-    for (std::size_t at = 0; at < src.count; at += slice_) b_.send(peer, piece(src, at));
-  }
-  void recv(int peer, Region dst) {
-    for (std::size_t at = 0; at < dst.count; at += slice_) b_.recv(peer, piece(dst, at));
-  }
-  void recvReduce(int peer, Region src, Region dst) {
-    for (std::size_t at = 0; at < dst.count; at += slice_) b_.recvReduce(peer, piece(src, at), piece(dst, at));
-  }
-
- private:
-  Region piece(Region r, std::size_t at) const { return Region{r.buffer, r.offset + at, std::min(slice_, r.count - at)}; }
-
-  PlanBuilder& b_;
-  std::size_t slice_;
-};
-
 }  // namespace
 
 Plan halvingDoublingAllReduce(const CollectiveShape& s) {
@@ -79,7 +57,7 @@ Plan halvingDoublingAllReduce(const CollectiveShape& s) {
     b.copy(input, output);
     return b.finish();
   }
-  Sliced io(b, s.sliceElems);
+  SlicedMessages io(b, s.sliceElems);
   const Fold fold(s.size);
   const int me = s.rank;
   if (fold.sitsOut(me)) {
@@ -127,7 +105,7 @@ Plan halvingDoublingReduceScatter(const CollectiveShape& s) {
     b.copy(ranks(kInput, 0, 1), output);
     return b.finish();
   }
-  Sliced io(b, s.sliceElems);
+  SlicedMessages io(b, s.sliceElems);
   const Fold fold(n);
   if (fold.sitsOut(me)) {
     io.send(me + 1, ranks(kInput, 0, n));
@@ -172,7 +150,7 @@ Plan recursiveDoublingAllGather(const CollectiveShape& s) {
     return Region{kOutput, s.count * static_cast<std::size_t>(first), s.count * static_cast<std::size_t>(end - first)};
   };
   const Region input{kInput, 0, s.count};
-  Sliced io(b, s.sliceElems);
+  SlicedMessages io(b, s.sliceElems);
   const Fold fold(n);
   if (fold.sitsOut(me)) {
     // The whole result comes back from the neighbour, this rank's own block included.

@@ -9,6 +9,7 @@
 #include "algorithms/algorithms.h"
 #include "algorithms/patterns/ring_pattern.h"
 #include "algorithms/plan_builder.h"
+#include "algorithms/slicing.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -52,11 +53,6 @@ Piece blocksOf(const std::vector<int>& ranks, BufferId buffer, std::size_t count
     else piece.push_back(Region{buffer, at, count});
   }
   return piece;
-}
-
-template <class F>
-void forSlices(std::size_t count, std::size_t sliceElems, F f) {
-  for (std::size_t start = 0; start < count; start += sliceElems) f(start, std::min(sliceElems, count - start));
 }
 
 Region part(const Region& r, std::size_t at, std::size_t len) { return Region{r.buffer, r.offset + at, len}; }

@@ -2,20 +2,11 @@
 // all-to-all, and grouped send/recv.
 #include "algorithms/algorithms.h"
 #include "algorithms/plan_builder.h"
+#include "algorithms/slicing.h"
 
 #include <algorithm>
 
 namespace braid {
-namespace {
-
-int mod(int a, int n) { return ((a % n) + n) % n; }
-
-template <class F>
-void forSlices(std::size_t count, std::size_t sliceElems, F f) {
-  for (std::size_t start = 0; start < count; start += sliceElems) f(start, std::min(sliceElems, count - start));
-}
-
-}  // namespace
 
 const char* toString(Collective c) {
   switch (c) {

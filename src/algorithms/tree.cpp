@@ -4,6 +4,7 @@
 // rather than with ranks, as it does on a ring or chain.
 #include "algorithms/algorithms.h"
 #include "algorithms/plan_builder.h"
+#include "algorithms/slicing.h"
 
 #include <algorithm>
 #include <array>
@@ -11,8 +12,6 @@
 
 namespace braid {
 namespace {
-
-int mod(int a, int n) { return ((a % n) + n) % n; }
 
 // ---- Tree shape -----------------------------------------------------------------
 // Ranks sit at positions 1..n of an in-order binary tree: a position's level is its

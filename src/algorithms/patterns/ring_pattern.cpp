@@ -1,13 +1,12 @@
 #include "algorithms/patterns/ring_pattern.h"
 
 #include "algorithms/algorithms.h"
+#include "algorithms/slicing.h"
 
 #include <algorithm>
 
 namespace braid {
 namespace {
-
-int mod(int a, int n) { return ((a % n) + n) % n; }
 
 // Slice k of a region; empty when the region has fewer slices.
 Region slice(const Region& r, std::size_t k, std::size_t sliceElems) {
