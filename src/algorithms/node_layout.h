@@ -1,6 +1,7 @@
 #pragma once
 // Which node (host) each rank lives on. Hierarchical plans are built from it; ranks of
 // one node need not be contiguous, and nodes need not hold equal numbers of ranks.
+#include <map>
 #include <vector>
 
 namespace braid {
@@ -13,18 +14,17 @@ struct NodeLayout {
   std::vector<std::vector<int>> ranksOfNode;
   std::vector<int> localIndex;
 
-  // From any per-rank key (e.g. host ids); nodes are numbered by first appearance.
+  // From any ordered per-rank key (e.g. host ids); nodes are numbered by first
+  // appearance. A map, not a scan of the nodes seen, keeps init O(ranks log nodes)
+  // when every rank is its own node.
   template <class Key>
   static NodeLayout make(const std::vector<Key>& keyOfRank) {
     NodeLayout l;
-    std::vector<Key> seen;
+    std::map<Key, int> nodeOfKey;
     for (const Key& k : keyOfRank) {
-      int node = 0;
-      while (node < static_cast<int>(seen.size()) && !(seen[static_cast<std::size_t>(node)] == k)) ++node;
-      if (node == static_cast<int>(seen.size())) {
-        seen.push_back(k);
-        l.ranksOfNode.emplace_back();
-      }
+      auto [it, added] = nodeOfKey.emplace(k, static_cast<int>(l.ranksOfNode.size()));
+      const int node = it->second;
+      if (added) l.ranksOfNode.emplace_back();
       l.localIndex.push_back(static_cast<int>(l.ranksOfNode[static_cast<std::size_t>(node)].size()));
       l.ranksOfNode[static_cast<std::size_t>(node)].push_back(static_cast<int>(l.nodeOfRank.size()));
       l.nodeOfRank.push_back(node);
