@@ -66,7 +66,7 @@ struct Checker {
 
   // Expected reductions of one (type, op, seed), computed once per period of the inputs
   // and only as far as the largest index asked for.
-  std::vector<unsigned char> table;
+  std::vector<unsigned char> table{};
   std::size_t tableKey = ~std::size_t{0}, tableFilled = 0;
   const unsigned char* reduction(DataType t, ReduceOp op, std::size_t globalIndex, unsigned seed) {
     const std::size_t e = sizeOf(t), key = seed * 1000 + static_cast<std::size_t>(t) * 10 + static_cast<std::size_t>(op);
@@ -81,7 +81,7 @@ struct Checker {
   }
 
   // Inputs of every rank for one (type, op, seed), one period each, computed lazily.
-  std::vector<std::vector<unsigned char>> inputs;
+  std::vector<std::vector<unsigned char>> inputs{};
   std::size_t inputsKey = ~std::size_t{0};
   const unsigned char* input(DataType t, ReduceOp op, int rank, std::size_t index, unsigned seed) {
     const std::size_t e = sizeOf(t), key = seed * 1000 + static_cast<std::size_t>(t) * 10 + static_cast<std::size_t>(op);
