@@ -138,7 +138,15 @@ void Executor::run(const Plan& plan, const ExecutionBuffers& buffers, const Dead
       continue;
     }
     if (deadline.expired()) timedOut(plan, what);
-    sleep(plan, seen);
+    try {
+      sleep(plan, seen);
+    } catch (const RemoteError&) {
+      // A peer may write its last message and exit between our last look and its
+      // liveness check (plans where a rank's final step is a send, such as trees,
+      // end that way): what it left must be taken before it is declared gone.
+      if (!progressAll(plan)) throw;
+      idle = 0;
+    }
   }
 }
 
