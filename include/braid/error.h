@@ -14,6 +14,7 @@ enum class ErrorKind {
   Timeout,          ///< a deadline (BRAID_TIMEOUT) passed
   Internal,         ///< a bug in Braid
   Unsupported,      ///< not implemented for these arguments yet
+  Aborted,          ///< Communicator::abort() ended the call
 };
 
 struct ErrorContext {
@@ -51,6 +52,9 @@ struct TimeoutError : Error {
 };
 struct UnsupportedError : Error {
   UnsupportedError(const std::string& w, ErrorContext c = {}) : Error(ErrorKind::Unsupported, w, std::move(c)) {}
+};
+struct AbortedError : Error {
+  AbortedError(const std::string& w, ErrorContext c = {}) : Error(ErrorKind::Aborted, w, std::move(c)) {}
 };
 
 }  // namespace braid

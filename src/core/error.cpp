@@ -19,6 +19,7 @@ void throwError(ErrorKind kind, const std::string& what, ErrorContext ctx) {
     case ErrorKind::Remote: throw RemoteError(what, std::move(ctx));
     case ErrorKind::Timeout: throw TimeoutError(what, std::move(ctx));
     case ErrorKind::Unsupported: throw UnsupportedError(what, std::move(ctx));
+    case ErrorKind::Aborted: throw AbortedError(what, std::move(ctx));
     case ErrorKind::Internal: break;
   }
   throw Error(kind, what, std::move(ctx));

@@ -22,6 +22,7 @@ struct ExecutionBuffers {
   std::vector<void*> base;  // indexed by BufferId; const inputs are cast, never written
   std::size_t elemSize = 1;
   reduce::BinaryFn combine = nullptr;
+  std::uint32_t signature = 0;  // core/op_signature.h; 0 = unchecked (point to point)
 };
 
 class Executor {
