@@ -82,7 +82,10 @@ std::shared_ptr<Segment> Segment::create(const std::string& name, int slots, std
                                   static_cast<off_t>(ringStride(capacity)));
         err != 0)
       fail("cannot reserve " + std::to_string(ringStride(capacity)) + " bytes for a ring", err);
-  void* base = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  // MAP_POPULATE maps every page now: otherwise each process takes a page fault per
+  // 4K of ring on its first pass, which made the first few hundred 32K all-reduces of
+  // an 8-rank job several times slower than the rest.
+  void* base = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (base == MAP_FAILED) fail("cannot map it", errno);
   close(fd);
 
@@ -152,7 +155,7 @@ std::unique_ptr<PeerSegment> PeerSegment::open(const std::string& name, int slot
                       who);
 
   const std::uint64_t capacity = h->capacity;
-  void* rbase = mmap(nullptr, ringStride(capacity), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+  void* rbase = mmap(nullptr, ringStride(capacity), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
                      static_cast<off_t>(ringOffset(slot, capacity)));
   if (rbase == MAP_FAILED) throw SystemError(where + ": cannot map its ring: " + errnoText(errno), who);
   seg->ringMap_ = Mapping(rbase, ringStride(capacity));
