@@ -36,15 +36,16 @@ AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank
   auto fail = [&](const std::string& setting, const std::string& why) -> InvalidArgument {
     return InvalidArgument("rank " + std::to_string(rank) + ": " + setting + ": " + why, ErrorContext{rank, -1, "", ""});
   };
-  CostModel model;
+  Tuning tuning;
   const std::string tuningFile = env.value("BRAID_TUNING_FILE");
   try {
-    model = tuningFile.empty() ? costModelFor(currentTopology()) : loadTuning(tuningFile);
+    if (tuningFile.empty()) tuning.model = costModelFor(currentTopology());
+    else tuning = loadTuning(tuningFile);
   } catch (const Error& e) {
     throw fail("BRAID_TUNING_FILE", e.what());
   } catch (const std::exception& e) {
     BRAID_WARN(std::string("topology probe failed (") + e.what() + "); the tuner uses built-in link costs");
-    model = CostModel::defaults();
+    tuning.model = CostModel::defaults();
   }
   AlgoOverride overrides;
   try {
@@ -57,7 +58,8 @@ AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank
   }
   std::optional<std::size_t> userSlice;
   if (std::strcmp(env.source("BRAID_CHUNK"), "default") != 0) userSlice = env.chunkBytes();
-  choice.tuner = std::make_unique<Tuner>(model, std::move(placements), std::move(overrides), userSlice);
+  choice.tuner = std::make_unique<Tuner>(tuning.model, std::move(placements), std::move(overrides), userSlice,
+                                         std::move(tuning.measured));
   return choice;
 }
 

@@ -16,12 +16,6 @@ constexpr std::pair<const char*, Collective> kCollectiveNames[] = {{"allreduce",
                                                                    {"reduce", Collective::Reduce},
                                                                    {"alltoall", Collective::AllToAll}};
 
-const char* spelling(Collective c) {
-  for (const auto& [name, named] : kCollectiveNames)
-    if (named == c) return name;
-  return "?";
-}
-
 constexpr const char* kCollectiveList = "allreduce, allgather, reducescatter, broadcast, reduce, alltoall";
 constexpr const char* kAlgorithmList = "ring, tree, hd, rd, bruck, hier, direct";
 
@@ -53,9 +47,7 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 }
 
 Collective collectiveNamed(std::string_view name, std::string_view rule) {
-  const std::string key = lowered(name);
-  for (const auto& [known, c] : kCollectiveNames)
-    if (key == known) return c;
+  if (auto c = collectiveSpelled(name)) return *c;
   reject("unknown collective " + quoted(name) + " in rule " + quoted(rule) + " (expected one of " + kCollectiveList +
          ")");
 }
@@ -126,6 +118,19 @@ AlgoRange rangeNamed(std::string_view piece, Collective c, std::string_view rule
 }
 
 }  // namespace
+
+const char* spelling(Collective c) {
+  for (const auto& [name, named] : kCollectiveNames)
+    if (named == c) return name;
+  return "?";
+}
+
+std::optional<Collective> collectiveSpelled(std::string_view name) {
+  const std::string key = lowered(name);
+  for (const auto& [known, c] : kCollectiveNames)
+    if (key == known) return c;
+  return std::nullopt;
+}
 
 AlgoOverride AlgoOverride::parse(std::string_view text) {
   AlgoOverride out;

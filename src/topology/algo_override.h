@@ -36,6 +36,10 @@ struct AlgoRange {
   bool operator==(const AlgoRange&) const = default;
 };
 
+// How BRAID_ALGO (and the tuning file) spell a collective: "allreduce", "allgather", ...
+const char* spelling(Collective c);
+std::optional<Collective> collectiveSpelled(std::string_view name);  // case-insensitive
+
 class AlgoOverride {
  public:
   AlgoOverride() = default;  // overrides nothing

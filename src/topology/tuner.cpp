@@ -14,6 +14,7 @@ namespace {
 // 4M the pipeline fill does, and 4M is the default shared-memory ring buffer.
 constexpr int kMinSliceLog2 = 16, kMaxSliceLog2 = 22;
 constexpr std::uint8_t kWholeMessage = 1;
+constexpr std::uint8_t kMeasuredBit = 0x80;
 
 int floorLog2(std::size_t x) { return x == 0 ? 0 : 63 - __builtin_clzll(x); }
 
@@ -63,7 +64,7 @@ double bucketMiddle(int bucket) { return std::ldexp(std::sqrt(2.0), bucket); }
 }  // namespace
 
 Tuner::Tuner(CostModel model, std::vector<RankPlacement> placements, AlgoOverride overrides,
-             std::optional<std::size_t> userSliceBytes)
+             std::optional<std::size_t> userSliceBytes, std::vector<MeasuredTime> measured)
     : model_(model),
       placements_(std::move(placements)),
       overrides_(std::move(overrides)),
@@ -79,6 +80,8 @@ Tuner::Tuner(CostModel model, std::vector<RankPlacement> placements, AlgoOverrid
   for (const auto& local : layout.ranksOfNode)
     maxLocalRanks_ = std::max(maxLocalRanks_, static_cast<int>(local.size()));
   powerOfTwo_ = 1 << floorLog2(static_cast<std::size_t>(n));
+  for (const MeasuredTime& m : measured)
+    if (m.ranks == n && m.nodes == nodes_) measured_.push_back(m);
 
   const auto self = [](int r) { return r; };
   ring_ = patternOf(placements_, layout, n, self, [n](int r) { return (r + 1) % n; });
@@ -348,6 +351,26 @@ Algorithm Tuner::cheapest(Collective c, double S) const {
   return best;
 }
 
+std::optional<Algorithm> Tuner::measuredFastest(Collective c, double S) const {
+  const auto ci = static_cast<std::size_t>(c);
+  const auto begin = candidates_[ci].begin(), end = begin + candidateCount_[ci];
+  // The nearest measured size, in octaves, within one octave.
+  double nearest = std::numeric_limits<double>::infinity(), distance = 1.0 + 1e-9;
+  for (const MeasuredTime& m : measured_) {
+    const double d = std::fabs(std::log2(static_cast<double>(m.bytes)) - std::log2(S));
+    if (m.collective == c && std::find(begin, end, m.algorithm) != end &&
+        (d < distance - 1e-9 || (d < distance + 1e-9 && static_cast<double>(m.bytes) < nearest)))
+      nearest = static_cast<double>(m.bytes), distance = d;
+  }
+  std::optional<Algorithm> fastest;
+  double fastestUs = std::numeric_limits<double>::infinity();
+  for (const MeasuredTime& m : measured_)
+    if (m.collective == c && static_cast<double>(m.bytes) == nearest && m.us < fastestUs &&
+        std::find(begin, end, m.algorithm) != end)
+      fastest = m.algorithm, fastestUs = m.us;
+  return fastest;
+}
+
 Decision Tuner::choose(Collective c, std::size_t bytes) const {
   if (const auto forced = overrides_.forced(c, bytes)) {
     const std::size_t slice = sliceFor(c, *forced, bytes);
@@ -357,12 +380,16 @@ Decision Tuner::choose(Collective c, std::size_t bytes) const {
   auto& memo = choice_[memoIndex(c, bucket)];
   std::uint8_t code = memo.load(std::memory_order_relaxed);
   if (code == 0) {
-    code = static_cast<std::uint8_t>(1 + static_cast<int>(cheapest(c, bucketMiddle(bucket))));
+    const auto measured = measuredFastest(c, bucketMiddle(bucket));
+    const Algorithm a = measured ? *measured : cheapest(c, bucketMiddle(bucket));
+    code = static_cast<std::uint8_t>((1 + static_cast<int>(a)) | (measured ? kMeasuredBit : 0));
     memo.store(code, std::memory_order_relaxed);
   }
-  const auto a = static_cast<Algorithm>(code - 1);
+  const auto a = static_cast<Algorithm>((code & ~kMeasuredBit) - 1);
   const std::size_t slice = sliceFor(c, a, bytes);
-  const char* reason = candidateCount_[static_cast<std::size_t>(c)] == 1 ? "only choice" : "cost model";
+  const char* reason = candidateCount_[static_cast<std::size_t>(c)] == 1 ? "only choice"
+                       : (code & kMeasuredBit)                           ? "measured"
+                                                                         : "cost model";
   return {a, slice, predictUs(c, a, bytes, slice), reason};
 }
 

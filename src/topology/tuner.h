@@ -3,7 +3,9 @@
 // slice that the cost model predicts to be fastest on these ranks' placements, unless
 // BRAID_ALGO forces or restricts the choice. Predictions are analytic (alpha-beta-gamma
 // formulas per algorithm, in tuner.cpp); the simulator prices plans step by step with
-// the same CostModel, so the two can be compared.
+// the same CostModel, so the two can be compared. Where `braid-probe --calibrate` has
+// timed the algorithms on a job of this shape (rank count and nodes), the measured
+// fastest wins over the formulas, which miss effects such as ranks sharing cores.
 //
 // `bytes` is always the nccl-tests "size" of a call: the whole buffer for all-reduce,
 // broadcast and reduce; count * ranks * element size for all-gather, reduce-scatter and
@@ -11,6 +13,7 @@
 #include "algorithms/algorithm.h"
 #include "topology/algo_override.h"
 #include "topology/cost_model.h"
+#include "topology/tuning_file.h"
 
 #include <array>
 #include <atomic>
@@ -25,22 +28,26 @@ struct Decision {
   Algorithm algorithm{};
   std::size_t sliceBytes = 0;
   double predictedUs = 0;
-  const char* reason = "";  // "forced by BRAID_ALGO" | "cost model" | "only choice"
+  // "forced by BRAID_ALGO" | "measured" | "cost model" | "only choice"
+  const char* reason = "";
 };
 
 class Tuner {
  public:
   // `placements` is indexed by rank. `userSliceBytes` is BRAID_CHUNK when the user set
   // it: every algorithm is then priced and run with that slice instead of a chosen one.
+  // `measured` may hold rows for any job shape; those for other shapes are ignored.
   Tuner(CostModel model, std::vector<RankPlacement> placements, AlgoOverride overrides,
-        std::optional<std::size_t> userSliceBytes = std::nullopt);
+        std::optional<std::size_t> userSliceBytes = std::nullopt, std::vector<MeasuredTime> measured = {});
   Tuner(const Tuner&) = delete;  // the memo holds atomics
   Tuner& operator=(const Tuner&) = delete;
 
   // Cheap after the first call per (collective, power-of-two size bucket): two atomic
   // loads, a scan of BRAID_ALGO's few ranges, and one closed-form prediction. Decisions
   // are made at the middle of the bucket, so every size in a bucket gets the same
-  // algorithm and slice; predictedUs is for `bytes` itself. Safe to call concurrently.
+  // algorithm and slice; predictedUs is for `bytes` itself. A measured time decides a
+  // bucket when one was taken within a factor of two of its middle (the nearest, the
+  // smaller size on a tie). Safe to call concurrently.
   Decision choose(Collective c, std::size_t bytes) const;
 
   // The model's time for one call; +infinity when `a` does not support `c`.
@@ -87,11 +94,14 @@ class Tuner {
   // 1 for the whole message, else log2 of the best pipelining slice.
   std::uint8_t bestSliceCode(Collective c, Algorithm a, double bytes) const;
   Algorithm cheapest(Collective c, double bytes) const;
+  // The fastest allowed algorithm measured near `bytes`, if any.
+  std::optional<Algorithm> measuredFastest(Collective c, double bytes) const;
 
   CostModel model_;
   std::vector<RankPlacement> placements_;
   AlgoOverride overrides_;
   std::optional<std::size_t> userSliceBytes_;
+  std::vector<MeasuredTime> measured_;  // this shape's rows only
 
   // Derived from the placements once; see tuner.cpp for what each pattern is.
   int nodes_ = 1, maxLocalRanks_ = 1, powerOfTwo_ = 1;
@@ -104,7 +114,8 @@ class Tuner {
   std::array<int, kCollectives> candidateCount_{};
 
   // Lazily filled memo, lock-free: 0 = not yet decided.
-  // choice: 1 + algorithm. slice: 1 = the whole message, else log2 of the slice.
+  // choice: 1 + algorithm, plus kMeasuredBit when a measurement decided it.
+  // slice: 1 = the whole message, else log2 of the slice.
   mutable std::array<std::atomic<std::uint8_t>, kCollectives * kSizeBuckets> choice_{};
   mutable std::array<std::atomic<std::uint8_t>, kCollectives * kSizeBuckets * kAlgorithms> slice_{};
 };

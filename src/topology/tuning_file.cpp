@@ -1,5 +1,7 @@
 #include "topology/tuning_file.h"
 
+#include "topology/algo_override.h"
+
 #include <braid/error.h>
 
 #include <cerrno>
@@ -28,9 +30,43 @@ void readNumber(const json& object, const char* key, double& into, Bound bound, 
   into = v.get<double>();
 }
 
+// One row of "measured"; `where` names it ("tuning file F, measured[3]").
+MeasuredTime measuredRow(const json& row, const std::string& where) {
+  if (!row.is_object()) throw InvalidArgument(where + ": expected an object");
+  auto text = [&](const char* key) {
+    if (!row.contains(key) || !row.at(key).is_string())
+      throw InvalidArgument(where + ": '" + key + "' must be a string");
+    return row.at(key).get<std::string>();
+  };
+  auto positiveInteger = [&](const char* key) {
+    if (!row.contains(key) || !row.at(key).is_number_unsigned() || row.at(key).get<std::uint64_t>() == 0)
+      throw InvalidArgument(where + ": '" + key + "' must be a positive integer");
+    return row.at(key).get<std::uint64_t>();
+  };
+  MeasuredTime m;
+  const std::string collective = text("collective"), algorithm = text("algorithm");
+  const auto c = collectiveSpelled(collective);
+  if (!c) throw InvalidArgument(where + ": unknown collective '" + collective + "'");
+  const auto a = parseAlgorithm(algorithm);
+  if (!a) throw InvalidArgument(where + ": unknown algorithm '" + algorithm + "'");
+  if (!supports(*a, *c)) throw InvalidArgument(where + ": " + algorithm + " does not run " + collective);
+  m.collective = *c;
+  m.algorithm = *a;
+  const std::uint64_t ranks = positiveInteger("ranks"), nodes = positiveInteger("nodes");
+  if (ranks > (1u << 24) || nodes > ranks)
+    throw InvalidArgument(where + ": 'ranks' and 'nodes' must satisfy 1 <= nodes <= ranks <= 2^24");
+  m.ranks = static_cast<int>(ranks);
+  m.nodes = static_cast<int>(nodes);
+  m.bytes = positiveInteger("bytes");
+  m.us = -1;
+  readNumber(row, "us", m.us, Bound::Positive, where);
+  if (m.us < 0) throw InvalidArgument(where + ": 'us' is missing");
+  return m;
+}
+
 }  // namespace
 
-CostModel loadTuning(const std::string& path) {
+Tuning loadTuning(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw SystemError("cannot read tuning file " + path + ": " + std::strerror(errno));
   json doc;
@@ -41,7 +77,8 @@ CostModel loadTuning(const std::string& path) {
   }
   if (!doc.is_object()) throw InvalidArgument("tuning file " + path + ": expected a JSON object");
 
-  CostModel model = CostModel::defaults();
+  Tuning tuning;
+  CostModel& model = tuning.model;
   if (doc.contains("links")) {
     const json& links = doc.at("links");
     if (!links.is_object()) throw InvalidArgument("tuning file " + path + ": 'links' must be an object");
@@ -61,15 +98,30 @@ CostModel loadTuning(const std::string& path) {
   }
   readNumber(doc, "reduce_gb_per_s", model.reduceGBps, Bound::Positive, "tuning file " + path);
   readNumber(doc, "step_overhead_us", model.stepOverheadUs, Bound::NonNegative, "tuning file " + path);
-  return model;
+  if (doc.contains("measured")) {
+    const json& rows = doc.at("measured");
+    if (!rows.is_array()) throw InvalidArgument("tuning file " + path + ": 'measured' must be an array");
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      tuning.measured.push_back(measuredRow(rows[i], "tuning file " + path + ", measured[" + std::to_string(i) + "]"));
+  }
+  return tuning;
 }
 
-void saveTuning(const std::string& path, const CostModel& model) {
+void saveTuning(const std::string& path, const Tuning& tuning) {
+  const CostModel& model = tuning.model;
   json doc;
   for (LinkClass c : kClasses)
     doc["links"][toString(c)] = {{"latency_us", model.link(c).latencyUs}, {"gb_per_s", model.link(c).gbPerSec}};
   doc["reduce_gb_per_s"] = model.reduceGBps;
   doc["step_overhead_us"] = model.stepOverheadUs;
+  doc["measured"] = json::array();
+  for (const MeasuredTime& m : tuning.measured)
+    doc["measured"].push_back({{"collective", spelling(m.collective)},
+                               {"ranks", m.ranks},
+                               {"nodes", m.nodes},
+                               {"bytes", m.bytes},
+                               {"algorithm", toString(m.algorithm)},
+                               {"us", m.us}});
   std::ofstream out(path);
   if (!out) throw SystemError("cannot write tuning file " + path + ": " + std::strerror(errno));
   out << doc.dump(2) << '\n';

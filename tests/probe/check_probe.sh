@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # braid-probe end to end: the topology as JSON, the tuner's table on this machine and on
-# a two-socket DGX file (they must differ), a calibration between two real ranks that
+# a two-socket DGX file (they must differ), calibrations on real 3- and 2-rank jobs that
 # the tuner then reads back, and clear failures for bad input.
 set -euo pipefail
 probe=$1 braidrun=$2 dgx=$3
@@ -42,17 +42,29 @@ for class in "same-numa +shm" "same-host +shm" "network +tcp"; do
   grep -Eq "^$class " "$tmp/model.txt" || fail "transport model lacks '$class'"
 done
 
-# 4. Calibration between two ranks, then the tuner reads the file back.
+# 4. Calibration on a 3-rank job, then on a 2-rank one into the same file: link costs,
+# and each algorithm timed per job shape; the tuner then picks what was measured.
+"$braidrun" -n 3 "$probe" --calibrate "$tmp/tuning.json" > "$tmp/calibrate3.txt"
 "$braidrun" -n 2 "$probe" --calibrate "$tmp/tuning.json" > "$tmp/calibrate.txt"
 grep -q "link class same-numa" "$tmp/calibrate.txt" || fail "calibration did not measure the same-numa link"
-python3 - "$tmp/tuning.json" <<'PY' || fail "tuning file lacks a field or holds a number that is not positive"
+grep -q "algorithms timed on this job: 3 ranks on 1 host" "$tmp/calibrate3.txt" || fail "no algorithm timings at 3 ranks"
+python3 - "$tmp/tuning.json" <<'PY' || fail "tuning file lacks a field, a measured row, or holds a number that is not positive"
 import json, sys
 t = json.load(open(sys.argv[1]))
 numbers = [v for link in t["links"].values() for v in link.values()] + [t["reduce_gb_per_s"]]
-sys.exit(0 if len(t["links"]) == 4 and all(v > 0 for v in numbers) else 1)
+rows = t["measured"]
+for ranks in (2, 3):
+    for coll, algos in (("allreduce", {"ring", "tree", "hd"}), ("allgather", {"ring", "rd", "bruck"}),
+                        ("reducescatter", {"ring", "hd"})):
+        seen = {r["algorithm"] for r in rows if r["ranks"] == ranks and r["collective"] == coll and r["bytes"] <= 1024}
+        if seen != algos:
+            sys.exit("ranks %d %s: timed %s, expected %s" % (ranks, coll, sorted(seen), sorted(algos)))
+sys.exit(0 if len(t["links"]) == 4 and all(v > 0 for v in numbers + [r["us"] for r in rows]) else 1)
 PY
-BRAID_TUNING_FILE="$tmp/tuning.json" "$probe" --decisions > "$tmp/tuned.txt"
+BRAID_TUNING_FILE="$tmp/tuning.json" "$probe" --decisions --ranks 3 > "$tmp/tuned.txt"
 grep -q "cost model: BRAID_TUNING_FILE=$tmp/tuning.json" "$tmp/tuned.txt" || fail "--decisions ignored BRAID_TUNING_FILE"
+grep -Eq "^all-reduce +64K .* measured$" "$tmp/tuned.txt" || fail "64K all-reduce at 3 ranks not decided by measurement"
+grep -Eq "^all-reduce +16M .* cost model$" "$tmp/tuned.txt" || fail "16M (never measured) not left to the model"
 
 # 5. Clear errors with a non-zero exit, naming what was wrong.
 expect_error() {  # expected text, then the command
@@ -64,6 +76,6 @@ expect_error() {  # expected text, then the command
 echo '{"format": "braid-topology/1", "host_id": "x"}' > "$tmp/bad.json"
 expect_error "--topo: $tmp/bad.json: topology JSON: host_name" "$probe" --decisions --topo "$tmp/bad.json"
 expect_error "--topo: topology file '$tmp/missing.json' cannot be read" "$probe" --topo "$tmp/missing.json"
-expect_error "braidrun -n 2" "$probe" --calibrate "$tmp/alone.json"
+expect_error "braidrun -n N" "$probe" --calibrate "$tmp/alone.json"
 expect_error "--ranks: 'lots'" "$probe" --decisions --ranks lots
 echo "braid-probe checks passed"

@@ -197,6 +197,64 @@ TEST(Tuner, NonPowerOfTwoPaysTheFold) {
 
 TEST(Tuner, RejectsNoRanks) { EXPECT_THROW(Tuner(CostModel::defaults(), {}, {}), std::invalid_argument); }
 
+// --- Measured times ---
+
+// Ring measured fastest where the model prefers a log-step algorithm (as with 8 ranks
+// on 2 cores at 32-64K), tree fastest at 8 bytes.
+std::vector<MeasuredTime> measuredAt8Ranks() {
+  return {{Collective::AllReduce, 8, 1, 8, Algorithm::Ring, 30},
+          {Collective::AllReduce, 8, 1, 8, Algorithm::Tree, 20},
+          {Collective::AllReduce, 8, 1, 8, Algorithm::HalvingDoubling, 25},
+          {Collective::AllReduce, 8, 1, 32 * K, Algorithm::Ring, 78},
+          {Collective::AllReduce, 8, 1, 32 * K, Algorithm::Tree, 130},
+          {Collective::AllReduce, 8, 1, 32 * K, Algorithm::HalvingDoubling, 115}};
+}
+
+TEST(TunerMeasured, TheMeasuredFastestWinsOverTheModel) {
+  const Tuner model(CostModel::defaults(), oneNuma(8), {});
+  ASSERT_NE(model.choose(Collective::AllReduce, 32 * K).algorithm, Algorithm::Ring);  // what the test overrules
+  const Tuner t(CostModel::defaults(), oneNuma(8), {}, std::nullopt, measuredAt8Ranks());
+  Decision d = t.choose(Collective::AllReduce, 32 * K);
+  EXPECT_EQ(d.algorithm, Algorithm::Ring);
+  EXPECT_STREQ(d.reason, "measured");
+  d = t.choose(Collective::AllReduce, 8);
+  EXPECT_EQ(d.algorithm, Algorithm::Tree);
+  // Within an octave of a measurement: 63K is nearer 32K than 128K would be.
+  EXPECT_EQ(t.choose(Collective::AllReduce, 63 * K).algorithm, Algorithm::Ring);
+  EXPECT_EQ(t.choose(Collective::AllReduce, 12).algorithm, Algorithm::Tree);
+}
+
+TEST(TunerMeasured, FarFromAnyMeasurementTheModelDecides) {
+  const Tuner model(CostModel::defaults(), oneNuma(8), {});
+  const Tuner t(CostModel::defaults(), oneNuma(8), {}, std::nullopt, measuredAt8Ranks());
+  for (std::size_t bytes : {std::size_t{1} * K, 16 * M}) {
+    const Decision d = t.choose(Collective::AllReduce, bytes);
+    EXPECT_STREQ(d.reason, "cost model") << bytes;
+    EXPECT_EQ(d.algorithm, model.choose(Collective::AllReduce, bytes).algorithm) << bytes;
+  }
+  EXPECT_STREQ(t.choose(Collective::AllGather, 32 * K).reason, "cost model");  // nothing measured for it
+}
+
+TEST(TunerMeasured, OtherJobShapesAreIgnored) {
+  const Tuner model(CostModel::defaults(), oneNuma(4), {});
+  const Tuner fourRanks(CostModel::defaults(), oneNuma(4), {}, std::nullopt, measuredAt8Ranks());
+  EXPECT_STREQ(fourRanks.choose(Collective::AllReduce, 32 * K).reason, "cost model");
+  const Tuner twoNodes(CostModel::defaults(), nodesOf(2, 4), {}, std::nullopt, measuredAt8Ranks());
+  EXPECT_STREQ(twoNodes.choose(Collective::AllReduce, 32 * K).reason, "cost model");
+}
+
+TEST(TunerMeasured, BraidAlgoStillHasTheLastWord) {
+  const Tuner forced(CostModel::defaults(), oneNuma(8), AlgoOverride::parse("allreduce:hd"), std::nullopt,
+                     measuredAt8Ranks());
+  EXPECT_EQ(forced.choose(Collective::AllReduce, 32 * K).algorithm, Algorithm::HalvingDoubling);
+  // A list that excludes the measured fastest: the fastest of what it allows.
+  const Tuner listed(CostModel::defaults(), oneNuma(8), AlgoOverride::parse("tree,hd"), std::nullopt,
+                     measuredAt8Ranks());
+  const Decision d = listed.choose(Collective::AllReduce, 32 * K);
+  EXPECT_EQ(d.algorithm, Algorithm::HalvingDoubling);
+  EXPECT_STREQ(d.reason, "measured");
+}
+
 // --- Tuning file ---
 
 std::string tempPath(const char* name) { return "/tmp/braid-test-" + std::to_string(getpid()) + "-" + name; }
@@ -204,14 +262,19 @@ std::string tempPath(const char* name) { return "/tmp/braid-test-" + std::to_str
 void writeFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 TEST(TunerTuningFile, SaveThenLoadGivesTheSameModel) {
-  CostModel m = CostModel::defaults();
+  Tuning saved;
+  CostModel& m = saved.model;
   m.links[static_cast<std::size_t>(LinkClass::Network)] = {3.25, 24.5};
   m.reduceGBps = 11;
   m.stepOverheadUs = 0.05;
+  saved.measured = {{Collective::AllReduce, 8, 1, 32 * K, Algorithm::Ring, 78.5},
+                    {Collective::AllGather, 4, 2, 8, Algorithm::Bruck, 12.25}};
   const std::string path = tempPath("roundtrip.json");
-  saveTuning(path, m);
-  const CostModel back = loadTuning(path);
+  saveTuning(path, saved);
+  const Tuning loaded = loadTuning(path);
+  const CostModel& back = loaded.model;
   std::remove(path.c_str());
+  EXPECT_EQ(loaded.measured, saved.measured);
   for (int c = 0; c < kLinkClasses; ++c) {
     EXPECT_EQ(back.links[static_cast<std::size_t>(c)].latencyUs, m.links[static_cast<std::size_t>(c)].latencyUs);
     EXPECT_EQ(back.links[static_cast<std::size_t>(c)].gbPerSec, m.links[static_cast<std::size_t>(c)].gbPerSec);
@@ -223,7 +286,7 @@ TEST(TunerTuningFile, SaveThenLoadGivesTheSameModel) {
 TEST(TunerTuningFile, MissingFieldsKeepDefaults) {
   const std::string path = tempPath("partial.json");
   writeFile(path, R"({"links": {"network": {"gb_per_s": 2.5}}})");
-  const CostModel m = loadTuning(path);
+  const CostModel m = loadTuning(path).model;
   std::remove(path.c_str());
   EXPECT_EQ(m.link(LinkClass::Network).gbPerSec, 2.5);
   EXPECT_EQ(m.link(LinkClass::Network).latencyUs, CostModel::defaults().link(LinkClass::Network).latencyUs);
@@ -238,6 +301,17 @@ TEST(TunerTuningFile, RejectsWhatIsNotATuningFile) {
       {R"({"links": {"network": {"gb_per_s": 0}}})", "'gb_per_s' must be a positive number"},
       {R"({"links": {"network": {"latency_us": -1}}})", "'latency_us' must be a non-negative number"},
       {R"({"reduce_gb_per_s": "fast"})", "'reduce_gb_per_s' must be a positive number"},
+      {R"({"measured": {}})", "'measured' must be an array"},
+      {R"({"measured": [{"collective": "allmerge", "algorithm": "ring"}]})", "measured[0]: unknown collective"},
+      {R"({"measured": [{"collective": "allgather", "algorithm": "tree"}]})", "tree does not run allgather"},
+      {R"({"measured": [{"collective": "allreduce", "algorithm": "ring", "ranks": 0, "nodes": 1}]})",
+       "'ranks' must be a positive integer"},
+      {R"({"measured": [{"collective": "allreduce", "algorithm": "ring", "ranks": 2, "nodes": 3, "bytes": 8,
+          "us": 1}]})", "nodes <= ranks"},
+      {R"({"measured": [{"collective": "allreduce", "algorithm": "ring", "ranks": 2, "nodes": 1, "bytes": 8,
+          "us": 0}]})", "'us' must be a positive number"},
+      {R"({"measured": [{"collective": "allreduce", "algorithm": "ring", "ranks": 2, "nodes": 1, "bytes": 8}]})",
+       "'us' is missing"},
   };
   const std::string path = tempPath("bad.json");
   for (const auto& [text, expected] : cases) {

@@ -1,5 +1,7 @@
 #include "calibrate.h"
 
+#include "calibrate_algorithms.h"
+
 #include "core/host_identity.h"
 #include "reduce/reduce.h"
 #include "topology/topology.h"
@@ -13,6 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
+#include <string>
 #include <vector>
 
 namespace probe {
@@ -64,25 +68,47 @@ double reduceGBps() {
   return static_cast<double>(kReduceBytes) / (median(times) * 1e3);
 }
 
-// Where a rank runs, exchanged so that rank 0 can name the link it measured.
+// Where a rank runs, exchanged so that rank 0 can name the link it measured and count
+// the hosts of the job.
 struct Where {
   char hostId[128];
   int package, numa;
 };
 
-braid::LinkClass measuredLink(braid::Communicator& comm) {
+struct JobShape {
+  braid::LinkClass link01;  // between ranks 0 and 1, where the link costs are measured
+  int nodes;
+};
+
+JobShape jobShape(braid::Communicator& comm) {
   Where mine{};
   std::strncpy(mine.hostId, braid::hostIdentity().c_str(), sizeof mine.hostId - 1);
   const braid::RankPlacement p = braid::placementOfThisProcess();
   mine.package = p.package;
   mine.numa = p.numa;
-  Where both[2];
-  comm.allGather(&mine, both, sizeof(Where), braid::DataType::Uint8);
+  std::vector<Where> all(static_cast<std::size_t>(comm.size()));
+  comm.allGather(&mine, all.data(), sizeof(Where), braid::DataType::Uint8);
+  std::set<std::string> hosts;
+  for (const Where& w : all) hosts.emplace(w.hostId, strnlen(w.hostId, sizeof w.hostId));
   auto placement = [&](int r) {
-    const bool sameHost = std::strncmp(both[0].hostId, both[r].hostId, sizeof mine.hostId) == 0;
-    return braid::RankPlacement{sameHost ? 0 : 1, both[r].package, both[r].numa};
+    const bool sameHost = std::strncmp(all[0].hostId, all[static_cast<std::size_t>(r)].hostId, sizeof mine.hostId) == 0;
+    return braid::RankPlacement{sameHost ? 0 : 1, all[static_cast<std::size_t>(r)].package,
+                                all[static_cast<std::size_t>(r)].numa};
   };
-  return braid::linkBetween(placement(0), placement(1));
+  return {braid::linkBetween(placement(0), placement(1)), static_cast<int>(hosts.size())};
+}
+
+// What an earlier calibration measured for jobs of other shapes, kept so that one file
+// can serve several rank counts.
+std::vector<braid::MeasuredTime> otherShapes(const std::string& file, int ranks, int nodes) {
+  std::vector<braid::MeasuredTime> kept;
+  try {
+    for (const braid::MeasuredTime& m : braid::loadTuning(file).measured)
+      if (m.ranks != ranks || m.nodes != nodes) kept.push_back(m);
+  } catch (const braid::Error&) {
+    // No file yet, or not a tuning file: nothing to keep.
+  }
+  return kept;
 }
 
 }  // namespace
@@ -91,15 +117,21 @@ void calibrate(const std::string& tuningFile) {
   // BRAID_RANK is braidrun's launcher variable, not a setting: Env does not own it.
   if (!std::getenv("BRAID_RANK"))
     throw braid::InvalidArgument("--calibrate " + tuningFile +
-                                 ": needs two ranks; run it as 'braidrun -n 2 braid-probe --calibrate " + tuningFile +
-                                 "'");
+                                 ": needs two or more ranks; run it as 'braidrun -n N braid-probe --calibrate " +
+                                 tuningFile + "' with N the rank count of the jobs to tune");
   braid::Communicator comm = braid::Communicator::fromEnvironment();
-  if (comm.size() != 2)
-    throw braid::InvalidArgument("--calibrate " + tuningFile + ": needs exactly 2 ranks, started with " +
-                                 std::to_string(comm.size()) + " (braidrun -n 2)");
-  const braid::LinkClass link = measuredLink(comm);
-  const double latencyUs = medianRoundTripUs(comm, kSmallBytes, kSmallRoundTrips) / 2;
-  const double largeOneWayUs = medianRoundTripUs(comm, kLargeBytes, kLargeRoundTrips) / 2;
+  if (comm.size() < 2)
+    throw braid::InvalidArgument("--calibrate " + tuningFile + ": needs two or more ranks, started with " +
+                                 std::to_string(comm.size()) + " (braidrun -n N, N >= 2)");
+  const JobShape shape = jobShape(comm);
+  // Link costs between ranks 0 and 1 only; the others wait, so nothing competes.
+  double latencyUs = 0, largeOneWayUs = 0;
+  if (comm.rank() < 2) {
+    latencyUs = medianRoundTripUs(comm, kSmallBytes, kSmallRoundTrips) / 2;
+    largeOneWayUs = medianRoundTripUs(comm, kLargeBytes, kLargeRoundTrips) / 2;
+  }
+  comm.barrier();
+  const std::vector<braid::MeasuredTime> measured = measureAlgorithms(comm, shape.nodes);
   if (comm.rank() != 0) {
     comm.barrier();  // while rank 0 measures the reduction and writes the file
     return;
@@ -108,19 +140,24 @@ void calibrate(const std::string& tuningFile) {
   // The model's message time is latency + bytes / bandwidth: take the latency out.
   const double gbPerSec = static_cast<double>(kLargeBytes) / (std::max(largeOneWayUs - latencyUs, 1e-3) * 1e3);
 
-  braid::CostModel model = braid::costModelFor(braid::currentTopology());
-  model.links[static_cast<std::size_t>(link)] = {latencyUs, gbPerSec};
-  model.reduceGBps = reduce;
-  braid::saveTuning(tuningFile, model);
+  braid::Tuning tuning;
+  tuning.model = braid::costModelFor(braid::currentTopology());
+  tuning.model.links[static_cast<std::size_t>(shape.link01)] = {latencyUs, gbPerSec};
+  tuning.model.reduceGBps = reduce;
+  tuning.measured = otherShapes(tuningFile, comm.size(), shape.nodes);
+  tuning.measured.insert(tuning.measured.end(), measured.begin(), measured.end());
+  braid::saveTuning(tuningFile, tuning);
   comm.barrier();
   std::printf("calibrated between rank 0 and rank 1 over %s (link class %s):\n", comm.transportTo(1),
-              braid::toString(link));
+              braid::toString(shape.link01));
   std::printf("  latency    %.2f us one way (median of %d round trips of %zu bytes)\n", latencyUs, kSmallRoundTrips,
               kSmallBytes);
   std::printf("  bandwidth  %.2f GB/s (median of %d round trips of %zu MiB)\n", gbPerSec, kLargeRoundTrips,
               kLargeBytes >> 20);
   std::printf("  reduction  %.2f GB/s (float32 sum, %s kernel, %zu MiB)\n", reduce, braid::reduce::isaName(),
               kReduceBytes >> 20);
+  std::printf("algorithms timed on this job: %d ranks on %d host(s)\n", comm.size(), shape.nodes);
+  printMeasured(measured);
   std::printf("wrote %s; other link classes keep costModelFor(this machine)\n", tuningFile.c_str());
 }
 

@@ -36,11 +36,11 @@ std::string sliceText(std::size_t slice, std::size_t bytes) { return slice >= by
 
 // As the communicator builds it (core/algorithm_choice.cpp), from the topology given
 // here rather than the one probed at init.
-braid::CostModel costModel(const braid::Topology& topo, std::string& source) {
+braid::Tuning tuning(const braid::Topology& topo, std::string& source) {
   const std::string file = braid::Env::get().value("BRAID_TUNING_FILE");
   if (file.empty()) {
     source = "costModelFor(topology)";
-    return braid::costModelFor(topo);
+    return {braid::costModelFor(topo), {}};
   }
   source = "BRAID_TUNING_FILE=" + file;
   try {
@@ -71,8 +71,10 @@ void printDecisions(const Options& o) {
   const braid::Topology topo = topologyInForce(o);
   const int perNode = o.ranksPerNode.value_or(o.ranks);
   std::string source;
-  const braid::CostModel model = costModel(topo, source);
-  const braid::Tuner tuner(model, spreadPlacements(topo, o.ranks, perNode), overrides(), userSlice());
+  braid::Tuning t = tuning(topo, source);
+  const braid::CostModel& model = t.model;
+  const braid::Tuner tuner(model, spreadPlacements(topo, o.ranks, perNode), overrides(), userSlice(),
+                           std::move(t.measured));
 
   std::printf("# tuner decisions: %d ranks, %d per node (%d nodes), topology %s (%zu NUMA nodes)\n", o.ranks, perNode,
               (o.ranks + perNode - 1) / perNode, topo.hostName.c_str(), topo.numaNodes.size());

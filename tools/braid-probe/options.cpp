@@ -10,7 +10,7 @@ const char* const kUsage =
     "usage: braid-probe [--topology] [--json] [--topo FILE]\n"
     "       braid-probe --transports [--ranks N] [--ranks-per-node L] [--topo FILE]\n"
     "       braid-probe --decisions [--ranks N] [--ranks-per-node L] [--topo FILE]\n"
-    "       braidrun -n 2 braid-probe --calibrate FILE\n"
+    "       braidrun -n N braid-probe --calibrate FILE\n"
     "       braid-probe --env [--markdown] | --version | --help\n"
     "  --topology        this machine's topology (the default report); BRAID_TOPO_FILE honoured\n"
     "  --json            print the topology as JSON (the format BRAID_TOPO_FILE reads)\n"
@@ -23,7 +23,8 @@ const char* const kUsage =
     "  --ranks-per-node L\n"
     "                    ranks per node (default: all on one node); a node's ranks are\n"
     "                    spread round-robin over the topology's NUMA nodes\n"
-    "  --calibrate FILE  measure latency, bandwidth and reduction speed between two ranks\n"
+    "  --calibrate FILE  measure latency, bandwidth and reduction speed between ranks 0\n"
+    "                    and 1, and each algorithm's time on this job (8 B to 1 MiB),\n"
     "                    and write them as a tuning file (for BRAID_TUNING_FILE)\n"
     "  --env             every BRAID_* setting: value in force, its source, description\n"
     "  --markdown        print the settings as the README's table (defaults, no values)\n";
