@@ -4,7 +4,9 @@
 # at all when nothing is missing.
 set -euo pipefail
 
-packages=(g++ cmake make pkg-config libgtest-dev iproute2 libhwloc-dev nlohmann-json3-dev)
+# clang and libclang-rt-14-dev (libclang_rt.fuzzer, the sanitizer runtimes) build the
+# fuzz targets in fuzz/ that scripts/fuzz.sh runs.
+packages=(g++ cmake make pkg-config libgtest-dev iproute2 libhwloc-dev nlohmann-json3-dev clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,21 +8,35 @@
 ///   in-place layouts NCCL defines (all-gather: send == recv + rank*count;
 ///   reduce-scatter: recv == send + rank*recvCount).
 /// - Every rank must call the same collectives in the same order with matching
-///   counts, types and ops. Mismatched sizes are detected where they reach the wire
-///   and reported as RemoteError.
+///   counts, types, ops and roots. Each collective call gets a sequence number (1, 2,
+///   ... per communicator); every message carries a signature of its call, so a rank
+///   whose peer is in a different call (or the same call with another count, type, op
+///   or root) throws RemoteError instead of misreading data (BRAID_CHECK=on, the
+///   default). BRAID_CHECK=full also swaps every call's description between the ranks
+///   before any data moves, and every rank throws a RemoteError listing which ranks
+///   called what. BRAID_CHECK=off checks message sizes only.
 /// - `stream` is reserved for CUDA streams; on host memory pass nullptr. Host calls
 ///   return when the result is in the receive buffer.
 /// - Arguments are checked before anything is sent; a bad one throws InvalidArgument
 ///   naming the argument and the rank. Failures of peers throw RemoteError, deadlines
-///   (BRAID_TIMEOUT) TimeoutError. After a Remote or Timeout error the communicator is
-///   broken: every later call throws; destroy it.
+///   (BRAID_TIMEOUT) TimeoutError. A TimeoutError also says what every other rank was
+///   doing: which ranks never arrived at the call (by sequence number), the call each
+///   last entered and whether it completed, and which did not answer (gone or hung).
+/// - A rank whose call fails tells the other ranks at once: their calls in flight end
+///   with an error naming that rank (and its reason) instead of waiting for
+///   BRAID_TIMEOUT. A peer whose process ends without destroying its communicator is
+///   noticed even between calls (see asyncError()).
+/// - After a Remote or Timeout error the communicator is broken: every later call
+///   throws that error again; destroy it (or abort() it) and make a new one.
 /// - A Communicator is not thread-safe: one thread issues its calls (async handles may
-///   be waited on from anywhere).
+///   be waited on from anywhere). abort() and asyncError() may be called from any
+///   thread, at any time.
 #include <braid/error.h>
 #include <braid/types.h>
 #include <braid/unique_id.h>
 
 #include <cstddef>
+#include <exception>
 #include <memory>
 
 namespace braid {
@@ -100,6 +114,23 @@ class Communicator {
   Work allGatherAsync(const void* send, void* recv, std::size_t sendCount, DataType type);
   Work reduceScatterAsync(const void* send, void* recv, std::size_t recvCount, DataType type,
                           Reduction op);
+
+  /// Ends this rank's use of the communicator now, whatever the peers do (stuck, gone):
+  /// returns within about a second. A call in flight on another thread, and every
+  /// asynchronous operation not yet finished, ends with AbortedError. The connections,
+  /// shared-memory segments and threads are freed; the peers are told, so their calls
+  /// in flight end with a RemoteError naming this rank. Afterwards every call throws
+  /// AbortedError naming the rank; destroying the object is still required and cheap.
+  /// A new Communicator can be created in the same process at once. Calling it twice
+  /// is harmless. Like ncclCommAbort.
+  void abort();
+  /// The error that broke this communicator, or null while it is healthy. Besides the
+  /// error a call threw, it reports what was noticed in the background: a peer whose
+  /// process ended (without destroying its communicator) while this rank was idle, a
+  /// failure another rank reported (its message names it), AbortedError after abort().
+  /// Never blocks. Like ncclCommGetAsyncError; rethrow it (std::rethrow_exception) to
+  /// get the braid::Error with its kind, rank and peer.
+  std::exception_ptr asyncError() const;
 
   CommunicatorImpl& impl() { return *impl_; }
 

@@ -1,5 +1,6 @@
 #include "bootstrap/bootstrap.h"
 
+#include "bootstrap/hello_acceptor.h"
 #include "bootstrap/wire.h"
 #include "core/env.h"
 #include "core/rethrow.h"
@@ -82,40 +83,47 @@ Bootstrap::Bootstrap(const UniqueId& id, int rank, int size) : rank_(rank), size
   hello.listen.length = mine.length;
   hello.listen.storage = mine.storage;
 
-  std::vector<wire::Address> table(static_cast<std::size_t>(size));
-  wire::JoinReply reply{};
+  std::vector<SockAddr> table;
+  std::uint32_t round = 0;
   try {
     Socket toRoot = Socket::connect(root.address, deadline);
     toRoot.sendAll(&hello, sizeof hello, deadline);
+    wire::JoinReply raw{};
     try {
-      toRoot.recvAll(&reply, sizeof reply, deadline);
+      toRoot.recvAll(&raw, sizeof raw, deadline);
     } catch (const SystemError& e) {
       throw RemoteError(std::string(e.what()) + ": the root refused this rank (is the unique id from another job, "
                         "or its secret altered?)", ctxOf(rank, -1));
     }
-    if (reply.magic != wire::kReplyMagic) throw RemoteError("the root sent a malformed reply", ctxOf(rank, -1));
-    if (reply.status == wire::JoinStatus::SizeMismatch)
+    auto reply = wire::parseJoinReply(wire::bytesOf(raw), size);
+    if (!reply) throw RemoteError(std::string("the root sent a malformed reply: ") + reply.why, ctxOf(rank, -1));
+    if (reply.value->status == wire::JoinStatus::SizeMismatch)
       throw InvalidArgument("rank " + std::to_string(rank) + " was given size " + std::to_string(size) +
-                                " but other ranks joined with size " + std::to_string(reply.size), ctxOf(rank, -1));
-    if (reply.status == wire::JoinStatus::DuplicateRank)
+                                " but other ranks joined with size " + std::to_string(reply.value->size), ctxOf(rank, -1));
+    if (reply.value->status == wire::JoinStatus::DuplicateRank)
       throw InvalidArgument("rank " + std::to_string(rank) + " joined twice (two processes were given the same rank)",
                             ctxOf(rank, -1));
-    toRoot.recvAll(table.data(), table.size() * sizeof(wire::Address), deadline);
+    round = reply.value->round;
+    // `size` is this rank's own, already bounded by kMaxRanks: the allocation is ours.
+    std::vector<unsigned char> rawTable(static_cast<std::size_t>(size) * sizeof(wire::Address));
+    toRoot.recvAll(rawTable.data(), rawTable.size(), deadline);
+    auto parsed = wire::parseAddressTable(rawTable, size);
+    if (!parsed) throw RemoteError(std::string("the root sent a malformed address table: ") + parsed.why, ctxOf(rank, -1));
+    table = std::move(*parsed.value);
   } catch (const InvalidArgument&) {
     throw;
   } catch (const Error& e) {
     throwError(e.kind(), "rank " + std::to_string(rank) + ": rendezvous with root " + root.address.toString() +
                               " failed: " + e.what(), ctxOf(rank, -1));
   }
-  commTag_ = hexPrefix(secret_) + "-" + std::to_string(root.address.port()) + "-" + std::to_string(reply.round);
+  commTag_ = hexPrefix(secret_) + "-" + std::to_string(root.address.port()) + "-" + std::to_string(round);
   if (size == 1) return;
 
-  // Ring: connect to the next rank, accept the previous one (strangers are dropped).
+  // Ring: connect to the next rank, accept the previous one. Strangers on the listener
+  // are dropped without holding up the predecessor (HelloAcceptor).
   int next = (rank + 1) % size, prev = (rank + size - 1) % size;
-  SockAddr nextAddr;
-  nextAddr.length = table[next].length;
-  nextAddr.storage = table[next].storage;
-  wire::RingHello ringHello{wire::kRingMagic, {}, rank, reply.round};
+  const SockAddr& nextAddr = table[static_cast<std::size_t>(next)];
+  wire::RingHello ringHello{wire::kRingMagic, {}, rank, round};
   std::memcpy(ringHello.secret, secret_.data(), 16);
   try {
     next_ = Socket::connect(nextAddr, deadline);
@@ -124,25 +132,16 @@ Bootstrap::Bootstrap(const UniqueId& id, int rank, int size) : rank_(rank), size
     throwError(e.kind(), "rank " + std::to_string(rank) + ": cannot reach rank " + std::to_string(next) + " at " +
                               nextAddr.toString() + ": " + e.what(), ctxOf(rank, next));
   }
-  while (!prev_.valid()) {
-    Socket s = listener.accept(deadline);
-    if (!s.valid())
-      throw TimeoutError("rank " + std::to_string(rank) + ": rank " + std::to_string(prev) +
-                         " did not connect to the bootstrap ring before BRAID_TIMEOUT", ctxOf(rank, prev));
-    wire::RingHello h{};
-    try {
-      s.recvAll(&h, sizeof h, Deadline(std::chrono::seconds(5)).at() < deadline.at() ? Deadline(std::chrono::seconds(5)) : deadline);
-    } catch (const Error& e) {
-      BRAID_WARN("bootstrap: dropped a connection that sent no ring hello: " + std::string(e.what()));
-      continue;
-    }
-    if (h.magic != wire::kRingMagic || std::memcmp(h.secret, secret_.data(), 16) != 0 || h.rank != prev ||
-        h.round != reply.round) {
-      BRAID_WARN("bootstrap: dropped a ring connection with a wrong secret, rank or round");
-      continue;
-    }
-    prev_ = std::move(s);
-  }
+  HelloAcceptor acceptor(listener, sizeof(wire::RingHello), "bootstrap ring: rank " + std::to_string(rank),
+                         wire::couldBeRingHello);
+  auto accepted = acceptor.next([&](wire::Bytes b) -> std::string {
+    auto h = wire::parseRingHello(b, secret_, prev, round);
+    return h ? "" : h.why;
+  }, deadline);
+  if (!accepted)
+    throw TimeoutError("rank " + std::to_string(rank) + ": rank " + std::to_string(prev) +
+                       " did not connect to the bootstrap ring before BRAID_TIMEOUT", ctxOf(rank, prev));
+  prev_ = std::move(accepted->socket);
 }
 
 Bootstrap::~Bootstrap() = default;
@@ -160,7 +159,7 @@ void Bootstrap::allGather(const void* mine, std::size_t bytes, void* all) {
     std::uint64_t outLen = bytes, inLen = 0;
     try {
       exchange(next_, &outLen, sizeof outLen, prev_, &inLen, sizeof inLen, deadline);
-      if (inLen != bytes)
+      if (!wire::parseFrameLength(wire::bytesOf(inLen), bytes))
         throw RemoteError("rank " + std::to_string(rank_) + ": bootstrap all-gather of " + std::to_string(bytes) +
                               " bytes, but the previous rank sent " + std::to_string(inLen) +
                               " (ranks disagree on the call)", ctxOf(rank_, (rank_ + size_ - 1) % size_));

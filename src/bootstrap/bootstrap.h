@@ -14,7 +14,9 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,6 +29,9 @@ struct RootInfo {
   static RootInfo decode(const UniqueId& id);  // throws InvalidArgument if malformed
   UniqueId encode() const;
 };
+
+// BRAID_SECRET's text: exactly 32 hex digits, else empty.
+std::optional<std::array<unsigned char, 16>> parseSecretHex(std::string_view text);
 
 // The rendezvous root: a background thread serving `rounds` communicator inits (0 =
 // until stop()). braidrun keeps one for the whole job; UniqueId::create() starts one

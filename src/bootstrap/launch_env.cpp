@@ -58,9 +58,10 @@ bool detect(Launch& out) {
 std::array<unsigned char, 16> jobSecret() {
   std::array<unsigned char, 16> s{};
   if (std::string h = Env::get().value("BRAID_SECRET"); !h.empty()) {
-    if (h.size() != 32) throw InvalidArgument("BRAID_SECRET must be 32 hex digits");
-    for (int i = 0; i < 16; ++i) s[i] = static_cast<unsigned char>(std::stoi(h.substr(2 * i, 2), nullptr, 16));
-    return s;
+    // std::stoi would take "-f", " f" or "0x" and throw std::invalid_argument on "zz".
+    auto parsed = parseSecretHex(h);
+    if (!parsed) throw InvalidArgument("BRAID_SECRET must be 32 hex digits");
+    return *parsed;
   }
   std::string job;
   for (const char* name : {"TORCHELASTIC_RUN_ID", "SLURM_JOB_ID", "OMPI_MCA_orte_hnp_uri", "PMIX_NAMESPACE"})

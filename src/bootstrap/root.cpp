@@ -2,6 +2,7 @@
 // ranks that are joining. It never blocks on one connection, so a stranger that sends
 // nothing, or garbage, costs the job nothing but a log line.
 #include "bootstrap/bootstrap.h"
+#include "bootstrap/hello_acceptor.h"
 #include "bootstrap/wire.h"
 #include "core/env.h"
 #include "core/log.h"
@@ -20,12 +21,6 @@
 namespace braid {
 namespace {
 
-bool sameSecret(const unsigned char* a, const unsigned char* b) {
-  unsigned char diff = 0;  // constant time: no early exit that leaks how much matched
-  for (int i = 0; i < 16; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 struct Joiner {
   Socket socket;
   wire::JoinHello hello{};
@@ -33,6 +28,13 @@ struct Joiner {
   Deadline deadline;
   std::string peerName;
 };
+
+int oldestPending(const std::map<int, Joiner>& pending) {
+  auto oldest = pending.begin();
+  for (auto it = pending.begin(); it != pending.end(); ++it)
+    if (it->second.deadline.at() < oldest->second.deadline.at()) oldest = it;
+  return oldest->first;
+}
 
 std::string peerNameOf(int fd) {
   SockAddr a;
@@ -94,8 +96,11 @@ void serve(Socket listener, std::array<unsigned char, 16> secret, int rounds,
     if (fds[1].revents & POLLIN) {
       Socket s = listener.accept(Deadline(std::chrono::milliseconds(0)));
       if (s.valid()) {
+        // A flood must not exhaust descriptors: the connection waiting longest makes room.
+        if (pending.size() >= kMaxPending) drop(oldestPending(pending), "too many connections waiting to say hello");
         int fd = s.fd();
-        pending.emplace(fd, Joiner{std::move(s), {}, 0, Deadline(timeout), peerNameOf(fd)});
+        // Its own short deadline: a silent stranger is let go long before BRAID_TIMEOUT.
+        pending.emplace(fd, Joiner{std::move(s), {}, 0, Deadline(std::min(timeout, kHelloDeadline)), peerNameOf(fd)});
       }
     }
     for (std::size_t i = 2; i < fds.size(); ++i) {
@@ -104,29 +109,31 @@ void serve(Socket listener, std::array<unsigned char, 16> secret, int rounds,
       if (it == pending.end()) continue;
       Joiner& j = it->second;
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-        auto* dst = reinterpret_cast<char*>(&j.hello) + j.received;
+        auto* dst = reinterpret_cast<unsigned char*>(&j.hello) + j.received;
         ssize_t got = ::recv(fd, dst, sizeof j.hello - j.received, MSG_DONTWAIT);
-        if (got == 0) { drop(fd, "closed before sending a complete hello"); continue; }
+        if (got == 0) {
+          drop(fd, "closed after " + std::to_string(j.received) + " of " + std::to_string(sizeof j.hello) +
+                       " hello bytes");
+          continue;
+        }
         if (got < 0) {
-          if (errno != EAGAIN && errno != EINTR) drop(fd, std::strerror(errno));
+          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) drop(fd, std::strerror(errno));
           continue;
         }
         j.received += static_cast<std::size_t>(got);
         // Reject garbage as soon as the first word shows it, not after a full hello.
-        if (j.received >= 4 && j.hello.magic != wire::kJoinMagic) { drop(fd, "not a Braid hello"); continue; }
+        if (!wire::couldBeJoinHello(wire::Bytes(reinterpret_cast<unsigned char*>(&j.hello), j.received))) {
+          drop(fd, "not a Braid hello");
+          continue;
+        }
       }
       if (j.received < sizeof j.hello) {
-        if (j.deadline.expired()) drop(fd, "sent no complete hello before the deadline");
+        if (j.deadline.expired()) drop(fd, "sent no complete hello within " + std::to_string(kHelloDeadline.count()) + " ms");
         continue;
       }
-      const auto& h = j.hello;
-      if (h.version != wire::kVersion) { drop(fd, "protocol version " + std::to_string(h.version)); continue; }
-      if (!sameSecret(h.secret, secret.data())) { drop(fd, "wrong secret"); continue; }
-      if (h.size < 1 || h.size > wire::kMaxRanks || h.rank < 0 || h.rank >= h.size ||
-          h.listen.length > sizeof(sockaddr_storage)) {
-        drop(fd, "malformed hello");
-        continue;
-      }
+      auto parsed = wire::parseJoinHello(wire::bytesOf(j.hello), secret);
+      if (!parsed) { drop(fd, parsed.why); continue; }
+      const wire::JoinHello& h = *parsed.value;
       if (roundSize < 0) roundSize = h.size;
       Joiner joiner = std::move(j);
       pending.erase(fd);

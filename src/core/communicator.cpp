@@ -65,6 +65,8 @@ int Communicator::size() const { return impl_->size(); }
 int Communicator::localRank() const { return impl_->localRank(); }
 int Communicator::localSize() const { return impl_->localSize(); }
 const char* Communicator::transportTo(int peer) const { return impl_->transportTo(peer); }
+void Communicator::abort() { impl_->abort(); }
+std::exception_ptr Communicator::asyncError() const { return impl_->asyncError(); }
 
 namespace {
 

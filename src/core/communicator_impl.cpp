@@ -1,11 +1,14 @@
 #include "core/communicator_impl.h"
 
+#include "bootstrap/peer_table.h"
 #include "core/algorithm_choice.h"
 
 #include "core/env.h"
 #include "core/host_identity.h"
 #include "core/log.h"
+#include "core/op_signature.h"
 #include "core/rethrow.h"
+#include "core/status_report.h"
 
 #include <unistd.h>
 
@@ -28,6 +31,7 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
     : rank_(rank), size_(size), root_(std::move(root)) {
   log::setRank(rank);
   const Env& env = Env::get();
+  check_ = env.checkLevel();
   transports_ = makeTransports();
   bootstrap_ = std::make_unique<Bootstrap>(id, rank, size);
 
@@ -45,8 +49,10 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   ctx.bootstrap = bootstrap_.get();
   for (std::size_t t = 0; t < transports_.size(); ++t) transports_[t]->publish(ctx, me.endpoint[t].data());
 
-  peers_.resize(static_cast<std::size_t>(size));
-  bootstrap_->allGather(&me, sizeof me, peers_.data());
+  // Decoded, not cast: a peer's strings and ids are checked before anything prints them.
+  std::vector<unsigned char> gathered(static_cast<std::size_t>(size) * sizeof me);
+  bootstrap_->allGather(&me, sizeof me, gathered.data());
+  peers_ = decodePeerTable(gathered, size, rank);
   ctx.peers = &peers_;
   for (int r = 0; r < size; ++r) {
     if (std::strncmp(peers_[r].hostId, me.hostId, sizeof me.hostId) != 0) continue;
@@ -83,6 +89,24 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   bool oversubscribed = localSize_ > usableCpus();
   // Without shared memory nobody rings a doorbell: the executor then sleeps in poll() only.
   executor_ = std::make_unique<Executor>(rank, std::move(raw), ctx.doorbell, oversubscribed);
+  executor_->setAbortFlag(&stopRun_);
+
+  board_ = std::make_unique<StatusBoard>(*bootstrap_, bootstrap_->secret(), static_cast<std::uint32_t>(check_),
+                                        static_cast<StatusEvents&>(*this));
+  // Ranks that check differently would misread each other's traffic: refuse at init.
+  const auto& levels = board_->agreeValues();
+  if (std::any_of(levels.begin(), levels.end(), [&](std::uint32_t v) { return v != levels[0]; })) {
+    static const char* names[] = {"off", "on", "full"};
+    std::string who;
+    for (std::uint32_t level = 0; level < 3; ++level) {
+      std::vector<int> ranks;
+      for (int r = 0; r < size; ++r)
+        if (levels[r] == level) ranks.push_back(r);
+      if (!ranks.empty()) who += std::string(who.empty() ? "" : ", ") + "ranks " + rankList(ranks) + " use " + names[level];
+    }
+    throw InvalidArgument("rank " + std::to_string(rank) + ": ranks disagree on BRAID_CHECK: " + who,
+                          ErrorContext{rank, -1, "", ""});
+  }
   BRAID_INFO("communicator ready: " + std::to_string(size) + " ranks, " + std::to_string(localSize_) +
              " on this host" + (oversubscribed ? " (more ranks than cores: no spinning)" : ""));
 }
@@ -94,6 +118,118 @@ CommunicatorImpl::~CommunicatorImpl() {
   }
   queueCv_.notify_all();
   if (worker_.joinable()) worker_.join();
+  // The goodbye tells peers this rank left on purpose: they record no error.
+  if (board_) board_->close(true);
+}
+
+std::string CommunicatorImpl::peerName(int r) const {
+  std::string name = "rank " + std::to_string(r);
+  if (r >= 0 && r < static_cast<int>(peers_.size()) && peers_[r].hostName[0])
+    name += std::string(" (") + peers_[r].hostName + ")";
+  return name;
+}
+
+bool CommunicatorImpl::recordFailure(ErrorKind kind, const std::string& what, const ErrorContext& ctx, bool fromPeer) {
+  std::lock_guard<std::mutex> lock(failureMutex_);
+  if (failed_) return false;
+  failed_ = true;
+  failedByPeer_ = fromPeer;
+  failureKind_ = kind;
+  failure_ = what;
+  failureCtx_ = ctx;
+  return true;
+}
+
+void CommunicatorImpl::onPeerGone(int peer, const std::string& why) {
+  const std::string text = peerName(peer) + ", pid " + std::to_string(peers_[peer].pid) + ", is gone: " + why;
+  // Between calls this is the only witness, and the next call must not wait on a dead
+  // rank. In a call, the executor sees the loss itself only when it waits on that rank;
+  // a call waiting on a live rank that will never send (it stopped on this loss too)
+  // must stop now, not at BRAID_TIMEOUT.
+  if (recordFailure(ErrorKind::Remote, text, ErrorContext{rank_, peer, peers_[peer].hostName, "status"}, false))
+    BRAID_WARN("rank " + std::to_string(rank_) + ": " + text);
+  stopRun_.store(true);
+}
+
+void CommunicatorImpl::onPeerNotice(int peer, int culprit, ErrorKind kind, const std::string& text) {
+  (void)peer;  // the text says who reported it; the error names the rank at fault
+  const ErrorKind as = kind == ErrorKind::Timeout ? ErrorKind::Timeout : ErrorKind::Remote;
+  recordFailure(as, text, ErrorContext{rank_, culprit, peers_[culprit].hostName, "status"}, true);
+  // The call in flight cannot finish (the peer has left it, and the executor's own
+  // notices do not reach every rank, e.g. not the one it blames): stop it now rather
+  // than at BRAID_TIMEOUT. Idle, the next call throws this failure at once.
+  stopRun_.store(true);
+}
+
+std::exception_ptr CommunicatorImpl::asyncError() const {
+  std::lock_guard<std::mutex> lock(failureMutex_);
+  if (!failed_) return nullptr;
+  try {
+    if (aborted_)
+      throw AbortedError("rank " + std::to_string(rank_) + ": the communicator was aborted (Communicator::abort())",
+                         ErrorContext{rank_, -1, "", ""});
+    throwError(failureKind_, failure_, failureCtx_);
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+RankRecord CommunicatorImpl::record() const { return board_ ? board_->record() : RankRecord{}; }
+
+void CommunicatorImpl::abort() {
+  {
+    std::lock_guard<std::mutex> lock(failureMutex_);
+    if (aborted_) return;
+    aborted_ = true;
+    if (!failed_) {
+      failed_ = true;
+      failureKind_ = ErrorKind::Aborted;
+      failure_ = "rank " + std::to_string(rank_) + " aborted the communicator";
+      failureCtx_ = ErrorContext{rank_, -1, "", ""};
+    }
+  }
+  stopRun_.store(true);
+  // Peers waiting on this rank stop too, naming it; closing the board also wakes a
+  // timeout report that is asking peers for their state.
+  if (board_) {
+    board_->notifyAll(ErrorKind::Aborted, "rank " + std::to_string(rank_) + " (" + peers_[rank_].hostName +
+                                              ") aborted its communicator (Communicator::abort())");
+    board_->close(true);  // a deliberate end: peers keep this rank's last record
+  }
+  std::deque<std::pair<CollectiveCall, std::shared_ptr<WorkState>>> queued;
+  {
+    std::lock_guard<std::mutex> lock(queueMutex_);
+    stopping_ = true;
+    queued.swap(queue_);
+  }
+  queueCv_.notify_all();
+  for (auto& item : queued)
+    item.second->finish(std::make_exception_ptr(AbortedError(
+        "rank " + std::to_string(rank_) + ": " + toString(item.first.collective) + " was never run: the communicator was aborted",
+        ErrorContext{rank_, -1, "", ""})));
+  // The executor notices the flag within ~100 ms; a second is the bound promised.
+  std::unique_lock<std::timed_mutex> exec(execMutex_, std::chrono::seconds(1));
+  if (!exec.owns_lock()) {
+    BRAID_WARN("rank " + std::to_string(rank_) + ": abort: the call in flight did not stop within 1 s; its "
+               "connections are freed when the communicator is destroyed");
+    return;
+  }
+  releaseResources();
+  exec.unlock();
+  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
+}
+
+void CommunicatorImpl::releaseResources() {
+  // Reverse order of construction: the executor uses the connections, the connections
+  // use the transports' segments, the board and transports were set up over the bootstrap.
+  executor_.reset();
+  connections_.clear();
+  transports_.clear();
+  board_.reset();
+  bootstrap_.reset();
+  root_.reset();
+  plans_.clear();
+  std::vector<unsigned char>().swap(scratch_);
 }
 
 const char* CommunicatorImpl::transportTo(int peer) const {
@@ -106,9 +242,13 @@ void CommunicatorImpl::fail(const std::string& what) const {
 }
 
 void CommunicatorImpl::checkUsable() const {
-  if (!brokenBy_.empty())
-    throwError(brokenKind_, "rank " + std::to_string(rank_) + ": communicator is unusable after an earlier failure: " +
-                                 brokenBy_, ErrorContext{rank_, -1, "", ""});
+  std::lock_guard<std::mutex> lock(failureMutex_);
+  if (aborted_)
+    throw AbortedError("rank " + std::to_string(rank_) + ": the communicator was aborted (Communicator::abort()); "
+                       "create a new one", ErrorContext{rank_, -1, "", ""});
+  if (failed_)
+    throwError(failureKind_, "rank " + std::to_string(rank_) + ": communicator is unusable after an earlier failure: " +
+                                 failure_, ErrorContext{rank_, failureCtx_.peer, failureCtx_.host, failureCtx_.transport});
 }
 
 void CommunicatorImpl::logDecision(Collective c, std::size_t bytes, const Decision& d) {
@@ -136,7 +276,7 @@ void* CommunicatorImpl::scratch(std::size_t bytes) {
 }
 
 void CommunicatorImpl::executePlan(const Plan& plan, std::size_t elemSize, reduce::BinaryFn combine,
-                                   const char* what) {
+                                   const char* what, const CallDesc* current) {
   ExecutionBuffers& eb = execBuffers_;
   if (eb.base.size() < plan.bufferCount) eb.base.resize(plan.bufferCount);
   eb.base[kScratch] = scratch(plan.scratchCount * elemSize);
@@ -145,16 +285,120 @@ void CommunicatorImpl::executePlan(const Plan& plan, std::size_t elemSize, reduc
   try {
     executor_->run(plan, eb, Deadline(Env::get().timeout()), what);
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::Remote || e.kind() == ErrorKind::Timeout) {
-      brokenBy_ = e.what();
-      brokenKind_ = e.kind();
-    }
-    throw;
+    failRun(e, what, current);
   }
+}
+
+std::string CommunicatorImpl::timeoutReport(const CallDesc* current) {
+  // Peers answer from their board's thread in microseconds; one that cannot answer in
+  // 2 s is hung or unreachable, and saying so is the report.
+  const int askMs = 2000;
+  auto answers = board_->queryAll(std::chrono::milliseconds(askMs));
+  std::vector<std::string> hosts;
+  for (const auto& p : peers_) hosts.emplace_back(p.hostName);
+  return statusReport(rank_, current, answers, hosts, askMs);
+}
+
+void CommunicatorImpl::failRun(const Error& e, const char* what, const CallDesc* current) {
+  const std::string me = "rank " + std::to_string(rank_);
+  const std::string call = current ? toString(*current) : std::string(what);
+  if (e.kind() == ErrorKind::Aborted && aborted())
+    throw AbortedError(me + ": " + call + " was ended by Communicator::abort()", ErrorContext{rank_, -1, "", ""});
+  const bool stopped = e.kind() == ErrorKind::Aborted;  // by onPeerNotice or onPeerGone
+  if (!stopped && e.kind() != ErrorKind::Remote && e.kind() != ErrorKind::Timeout) throw;  // not the job's failure
+  // Asking the peers takes a round trip: a notice of the first failure, if one is on its
+  // way, has arrived by then.
+  const std::string report = timeoutReport(current);
+  ErrorKind kind = e.kind();
+  ErrorContext ctx = e.context();
+  std::string message = e.what();
+  // A peer that reached BRAID_TIMEOUT first tells this rank over the data connections;
+  // for this rank it is the same timeout, and the report is what explains it.
+  if (message.find(describeNotice(FailureNotice::Kind::PeerTimedOut)) != std::string::npos) kind = ErrorKind::Timeout;
+  {
+    std::lock_guard<std::mutex> lock(failureMutex_);
+    if (failed_ && (failedByPeer_ || stopped)) {
+      // The first failure was another rank's (its notice), or a peer's death that the
+      // status link saw first and stopped this call for: it leads, what this rank saw
+      // follows.
+      kind = failureKind_;
+      ctx = failureCtx_;
+      message = me + ": " + call + " stopped because " + failure_ +
+                (stopped ? std::string() : "\n  this rank then saw: " + message);
+    } else if (current) {
+      message += " [this rank: " + call + "]";
+    }
+  }
+  if (stopped && kind == ErrorKind::Aborted) kind = ErrorKind::Remote;  // a peer aborted: for this rank, a peer failed
+  message += report;
+  recordFailure(kind, message, ctx, false);
+  bool tell = false;
+  {
+    std::lock_guard<std::mutex> lock(failureMutex_);
+    tell = !notified_ && !failedByPeer_;
+    notified_ = true;
+  }
+  // The executor tells the peers it was running with; this reaches every rank, idle
+  // ones too (their asyncError()), with the whole account.
+  if (tell) board_->notifyAll(kind, message, ctx.peer);
+  throwError(kind, message, ctx);
+}
+
+void CommunicatorImpl::checkCallsMatch(const CallDesc& mine) {
+  if (size_ == 1) return;
+  calls_.resize(static_cast<std::size_t>(size_));
+  CollectiveShape shape;
+  shape.collective = Collective::AllGather;
+  shape.rank = rank_;
+  shape.size = size_;
+  shape.count = 1;  // one CallDesc per rank; the default (ring) plan
+  CallDesc sent = mine;
+  execBuffers_.base.assign(3, nullptr);
+  execBuffers_.base[kInput] = &sent;
+  execBuffers_.base[kOutput] = calls_.data();
+  // The swap itself is the same on every rank whatever they called: it goes unsigned.
+  const std::uint32_t signature = execBuffers_.signature;
+  execBuffers_.signature = 0;
+  executePlan(planFor(shape), sizeof(CallDesc), nullptr, toString(static_cast<Collective>(mine.collective)), &mine);
+  execBuffers_.signature = signature;
+  if (std::all_of(calls_.begin(), calls_.end(), [&](const CallDesc& d) { return d == mine; })) return;
+
+  std::vector<std::pair<CallDesc, std::vector<int>>> groups;
+  int other = -1;
+  for (int r = 0; r < size_; ++r) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == calls_[r]; });
+    if (it == groups.end()) groups.push_back({calls_[r], {r}});
+    else it->second.push_back(r);
+    if (other < 0 && !(calls_[r] == mine)) other = r;
+  }
+  std::string who;
+  for (const auto& [desc, ranks] : groups)
+    who += std::string(who.empty() ? "" : "; ") + (ranks.size() == 1 ? "rank " : "ranks ") + rankList(ranks) +
+           " called " + toString(desc);
+  std::string message = "rank " + std::to_string(rank_) + ": ranks disagree on collective call #" +
+                        std::to_string(mine.seq) + " (found by BRAID_CHECK=full before any data moved): " + who;
+  ErrorContext ctx{rank_, other, peers_[other].hostName, ""};
+  recordFailure(ErrorKind::Remote, message, ctx, false);  // every rank sees the same table: no notices
+  throw RemoteError(message, ctx);
 }
 
 void CommunicatorImpl::execute(const CollectiveCall& call) {
   checkUsable();
+  const CallDesc desc = describeCall(++seq_, call.collective, call.type, call.op.op, call.count, call.root);
+  board_->enterCollective(desc);
+  try {
+    executeCollective(call, desc);
+  } catch (...) {
+    board_->leave(aborted() ? CallState::Aborted : CallState::Failed);
+    throw;
+  }
+  board_->leave(CallState::Idle);
+}
+
+void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallDesc& desc) {
+  if (check_ == CheckLevel::Full) checkCallsMatch(desc);
+  execBuffers_.signature =
+      check_ == CheckLevel::Off ? 0 : opSignature(OpCall{desc.seq, call.collective, call.type, call.op.op, call.count, call.root});
   const std::size_t elem = sizeOf(call.type);
   CollectiveShape shape;
   shape.collective = call.collective;
@@ -191,7 +435,7 @@ void CommunicatorImpl::execute(const CollectiveCall& call) {
   execBuffers_.base.resize(3);
   execBuffers_.base[kInput] = const_cast<char*>(send);
   execBuffers_.base[kOutput] = recv;
-  executePlan(planFor(shape), elem, combine, toString(call.collective));
+  executePlan(planFor(shape), elem, combine, toString(call.collective), &desc);
 
   if (reduces && call.op.op == ReduceOp::Avg && (call.collective != Collective::Reduce || rank_ == call.root))
     reduce::finishAvg(recv, call.count, call.type, static_cast<std::uint64_t>(size_));
@@ -199,8 +443,20 @@ void CommunicatorImpl::execute(const CollectiveCall& call) {
 
 void CommunicatorImpl::runPointToPoint(const std::vector<P2POp>& ops, const std::vector<void*>& buffers) {
   drainAsync();
-  std::lock_guard<std::mutex> lock(execMutex_);
+  std::lock_guard<std::timed_mutex> lock(execMutex_);
   checkUsable();
+  board_->enterPointToPoint();
+  try {
+    runGroupedPointToPoint(ops, buffers);
+  } catch (...) {
+    board_->leave(aborted() ? CallState::Aborted : CallState::Failed);
+    throw;
+  }
+  board_->leave(CallState::Idle);
+}
+
+void CommunicatorImpl::runGroupedPointToPoint(const std::vector<P2POp>& ops, const std::vector<void*>& buffers) {
+  execBuffers_.signature = 0;  // send/recv have no common sequence to check
   execBuffers_.base.assign(3, nullptr);
   execBuffers_.base.insert(execBuffers_.base.end(), buffers.begin(), buffers.end());
   // A send whose bytes a receive of the same group overwrites (in-place send/recv)
@@ -218,12 +474,12 @@ void CommunicatorImpl::runPointToPoint(const std::vector<P2POp>& ops, const std:
       break;
     }
   }
-  executePlan(groupedPointToPoint(rank_, ops), 1, nullptr, "send/recv");
+  executePlan(groupedPointToPoint(rank_, ops), 1, nullptr, "send/recv", nullptr);
 }
 
 void CommunicatorImpl::run(const CollectiveCall& call) {
   drainAsync();
-  std::lock_guard<std::mutex> lock(execMutex_);
+  std::lock_guard<std::timed_mutex> lock(execMutex_);
   execute(call);
 }
 
@@ -235,6 +491,14 @@ void CommunicatorImpl::drainAsync() {
 
 std::shared_ptr<WorkState> CommunicatorImpl::runAsync(const CollectiveCall& call) {
   auto state = std::make_shared<WorkState>();
+  if (aborted()) {  // no worker to start: the communicator's threads are gone
+    try {
+      checkUsable();
+    } catch (...) {
+      state->finish(std::current_exception());
+    }
+    return state;
+  }
   {
     std::lock_guard<std::mutex> lock(queueMutex_);
     queue_.emplace_back(call, state);
@@ -255,7 +519,7 @@ void CommunicatorImpl::workerLoop() {
     lock.unlock();
     std::exception_ptr error;
     try {
-      std::lock_guard<std::mutex> exec(execMutex_);
+      std::lock_guard<std::timed_mutex> exec(execMutex_);
       execute(call);
     } catch (...) {
       error = std::current_exception();

@@ -1,16 +1,22 @@
 #pragma once
-// The communicator's state: bootstrap, peers, connections, plan cache, executor, and
-// the queue that runs asynchronous operations in issue order.
+// The communicator's state: bootstrap, peers, connections, plan cache, executor, the
+// queue that runs asynchronous operations in issue order, and what keeps calls from
+// hanging silently: sequence numbers and call signatures (BRAID_CHECK), the status
+// board (timeout reports, failure notices, keep-alive), and abort.
 #include <braid/communicator.h>
 
 #include "algorithms/algorithms.h"
 #include "bootstrap/bootstrap.h"
 #include "core/algorithm_choice.h"
+#include "core/call_record.h"
+#include "core/env.h"
 #include "core/executor.h"
+#include "core/status_board.h"
 #include "transport/doorbell.h"
 #include "transport/transport.h"
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -43,7 +49,7 @@ struct CollectiveCall {
   int root;
 };
 
-class CommunicatorImpl {
+class CommunicatorImpl final : private StatusEvents {
  public:
   CommunicatorImpl(const UniqueId& id, int rank, int size, std::unique_ptr<BootstrapRoot> root = nullptr);
   ~CommunicatorImpl();
@@ -61,6 +67,14 @@ class CommunicatorImpl {
 
   // Throws the error that broke this communicator, if any.
   void checkUsable() const;
+  // Any thread: ends the call in flight (AbortedError), fails queued work, frees the
+  // connections, segments and threads. Returns within about a second whatever peers do.
+  void abort();
+  // Any thread: the error that broke this communicator (own, a peer's notice, a peer
+  // gone while idle), AbortedError after abort(), or null while healthy.
+  std::exception_ptr asyncError() const;
+  // What this rank's status board answers peers (tests watch a call start with it).
+  RankRecord record() const;
   [[noreturn]] void fail(const std::string& what) const;  // InvalidArgument naming rank
 
   // Group state, kept here so the public class stays a thin shell.
@@ -72,8 +86,29 @@ class CommunicatorImpl {
  private:
   void connectTransports();
   void execute(const CollectiveCall& call);
+  void executeCollective(const CollectiveCall& call, const CallDesc& desc);
+  void runGroupedPointToPoint(const std::vector<P2POp>& ops, const std::vector<void*>& buffers);
+  bool aborted() const {
+    std::lock_guard<std::mutex> lock(failureMutex_);
+    return aborted_;
+  }
   // Runs `plan` on execBuffers_.base (filled by the caller: input, output, extras).
-  void executePlan(const Plan& plan, std::size_t elemSize, reduce::BinaryFn combine, const char* what);
+  // `current` is the collective being run (null for send/recv), for error reports.
+  void executePlan(const Plan& plan, std::size_t elemSize, reduce::BinaryFn combine, const char* what,
+                   const CallDesc* current);
+  // Turns a failed run into the error the caller sees, marks the communicator broken
+  // and tells the peers.
+  [[noreturn]] void failRun(const Error& e, const char* what, const CallDesc* current);
+  std::string timeoutReport(const CallDesc* current);
+  // BRAID_CHECK=full: all ranks swap `mine` and throw RemoteError listing who called what.
+  void checkCallsMatch(const CallDesc& mine);
+  // Records the first failure; true if this one is it.
+  bool recordFailure(ErrorKind kind, const std::string& what, const ErrorContext& ctx, bool fromPeer);
+  void releaseResources();
+  std::string peerName(int r) const;  // "rank 3 (host-b)"
+  // StatusEvents, on the status board's thread.
+  void onPeerGone(int peer, const std::string& why) override;
+  void onPeerNotice(int peer, int culprit, ErrorKind kind, const std::string& text) override;
   const Plan& planFor(const CollectiveShape& shape);
   void logDecision(Collective c, std::size_t bytes, const Decision& d);
   void* scratch(std::size_t bytes);
@@ -93,10 +128,23 @@ class CommunicatorImpl {
   ExecutionBuffers execBuffers_;  // reused, so a warmed-up call allocates nothing
   AlgorithmChoice choice_;
   std::array<int, 6> lastAlgorithm_{-1, -1, -1, -1, -1, -1};  // by Collective, for logDecision
-  std::string brokenBy_;  // non-empty after a remote failure or timeout
-  ErrorKind brokenKind_ = ErrorKind::Remote;
+  CheckLevel check_ = CheckLevel::On;
+  std::uint64_t seq_ = 0;         // collectives entered so far
+  std::vector<CallDesc> calls_;   // BRAID_CHECK=full: every rank's description
+  std::unique_ptr<StatusBoard> board_;
 
-  std::mutex execMutex_;  // one plan runs at a time
+  // The executor's abort flag: raised by abort().
+  std::atomic<bool> stopRun_{false};
+  mutable std::mutex failureMutex_;
+  bool failed_ = false;         // broken: every later call throws failure_
+  bool aborted_ = false;        // abort() was called
+  bool failedByPeer_ = false;   // failure_ came from a peer's notice (it told everyone)
+  bool notified_ = false;       // this rank has sent its failure notice
+  ErrorKind failureKind_ = ErrorKind::Remote;
+  std::string failure_;
+  ErrorContext failureCtx_;
+
+  std::timed_mutex execMutex_;  // one plan runs at a time; abort() waits for it, bounded
   std::mutex queueMutex_;
   std::condition_variable queueCv_;
   std::deque<std::pair<CollectiveCall, std::shared_ptr<WorkState>>> queue_;

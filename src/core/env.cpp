@@ -19,7 +19,10 @@ const std::vector<Setting> kSettings = {
     {"BRAID_CHUNK", nullptr, "512K", "Pipeline slice size of ring collectives, in bytes"},
     {"BRAID_ALGO", "NCCL_ALGO", "",
      "Force algorithms by collective and size (allreduce:0-64K:tree,64K-:ring;allgather:bruck) or a list (ring,tree)"},
-    {"BRAID_TUNING_FILE", nullptr, "", "Cost model written by braid-probe --calibrate (JSON); built-in values when empty"},
+    {"BRAID_TUNING_FILE", nullptr, "",
+     "Link costs and algorithm times measured by braid-probe --calibrate (JSON); built-in model when empty"},
+    {"BRAID_CHECK", nullptr, "on",
+     "Call matching: on (message headers carry each call's signature), full (ranks also swap call details first), off"},
     {"BRAID_DEBUG", "NCCL_DEBUG", "WARN", "Log level: NONE, WARN, INFO, TRACE"},
     {"BRAID_HOST_ID", nullptr, "", "Overrides the host identity (hostname + boot id), to pose as several hosts"},
     {"BRAID_UNIQUE_ID", nullptr, "", "Rendezvous id in hex (set by braidrun)"},
@@ -53,6 +56,15 @@ int parseLogLevel(const std::string& v) {
   return 1;
 }
 
+CheckLevel parseCheckLevel(const std::string& v) {
+  std::string u;
+  for (char c : v) u += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (u == "off" || u == "0" || u == "none") return CheckLevel::Off;
+  if (u == "on" || u == "1" || u == "cheap") return CheckLevel::On;
+  if (u == "full" || u == "2") return CheckLevel::Full;
+  throw InvalidArgument("BRAID_CHECK: '" + v + "' is not one of on, full, off");
+}
+
 }  // namespace
 
 Env::Env() {
@@ -67,6 +79,7 @@ Env::Env() {
   if (chunkBytes_ < 64) throw InvalidArgument("BRAID_CHUNK must be at least 64 bytes");
   logLevel_ = parseLogLevel(value("BRAID_DEBUG"));
   hostId_ = value("BRAID_HOST_ID");
+  checkLevel_ = parseCheckLevel(value("BRAID_CHECK"));
 }
 
 const Env& Env::get() {

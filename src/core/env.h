@@ -16,6 +16,9 @@ struct Setting {
   const char* description;  // one line
 };
 
+// How much ranks verify that they make the same calls (BRAID_CHECK).
+enum class CheckLevel { Off, On, Full };
+
 class Env {
  public:
   // The process-wide settings, read once on first use.
@@ -36,6 +39,7 @@ class Env {
   std::size_t chunkBytes() const { return chunkBytes_; }
   int logLevel() const { return logLevel_; }  // 0 none, 1 warn, 2 info, 3 debug
   std::string hostId() const { return hostId_; }
+  CheckLevel checkLevel() const { return checkLevel_; }
 
  private:
   Env();
@@ -43,6 +47,7 @@ class Env {
   std::string transports_, socketIfname_, hostId_;
   std::size_t shmBufferBytes_, chunkBytes_;
   int tcpSockets_, logLevel_;
+  CheckLevel checkLevel_;
 };
 
 // Parses "4M", "512K", "1G", "123" into bytes; throws InvalidArgument naming `what`.

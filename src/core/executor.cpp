@@ -1,7 +1,10 @@
 #include "core/executor.h"
 
+#include "core/host_identity.h"
+
 #include <braid/error.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sched.h>
 
@@ -119,7 +122,17 @@ void Executor::run(const Plan& plan, const ExecutionBuffers& buffers, const Dead
     if (!c) throw InvalidUsage("rank " + std::to_string(rank_) + ": no connection to rank " + std::to_string(plan.peers[p]));
     sendBase_[p] = c->sendsPosted();
     recvBase_[p] = c->recvsPosted();
+    c->setSignature(buffers.signature);
   }
+  try {
+    loop(plan, deadline, what);
+  } catch (...) {
+    failed(what);
+  }
+}
+
+void Executor::loop(const Plan& plan, const Deadline& deadline, const char* what) {
+  const std::size_t n = plan.steps.size();
   // Spinning pays off only when every rank has a core of its own; with more ranks than
   // cores, yielding a few times first hands the core to a peer that shares it, which
   // is cheaper than a sleep and a wake-up when the peer answers at once.
@@ -127,6 +140,7 @@ void Executor::run(const Plan& plan, const ExecutionBuffers& buffers, const Dead
   const int yieldLimit = oversubscribed_ ? 32 : 0;
   int idle = 0;
   while (finished_ < n) {
+    if (abort_ && abort_->load(std::memory_order_relaxed)) aborted(what);
     std::uint32_t seen = doorbell_ ? doorbell_->read() : 0;
     if (progressAll(plan)) {
       idle = 0;
@@ -148,6 +162,95 @@ void Executor::run(const Plan& plan, const ExecutionBuffers& buffers, const Dead
       idle = 0;
     }
   }
+}
+
+std::string Executor::hostOf(int rank) const {
+  if (rank == rank_) return hostName();
+  if (rank >= 0 && rank < static_cast<int>(connections_.size()) && connections_[rank])
+    return connections_[rank]->peerHost();
+  return "unknown host";
+}
+
+// Called from a catch block: tells the peers, then throws what the caller should see.
+void Executor::failed(const char* what) {
+  try {
+    throw;
+  } catch (const PeerNoticeError& e) {
+    // Name the rank that failed first, with its host, and pass the word on: a peer
+    // that waits on this rank may not be connected to the reporter's wait.
+    const FailureNotice notice = e.notice;
+    const int reporter = e.context().peer;
+    const std::string transport = e.context().transport;
+    RemoteError named("rank " + std::to_string(rank_) + ": rank " + std::to_string(notice.culprit) + " (host " +
+                          hostOf(notice.culprit) + ") " + describeNotice(notice.kind) + ", reported by rank " +
+                          std::to_string(reporter) + " (host " + hostOf(reporter) + ") over " + transport + "; " +
+                          what + " cannot complete",
+                      ErrorContext{rank_, notice.culprit, hostOf(notice.culprit), transport});
+    tellPeers(notice, reporter, kNoticeWindow);
+    throw named;
+  } catch (const AbortedError&) {
+    // Whoever raised the abort flag knows why (a user's abort, a peer seen failing on
+    // the status links) and tells the peers itself; a notice from here could only say
+    // "aborted" and would blame this rank for another's failure.
+    throw;
+  } catch (const Error& e) {
+    tellPeers(noticeFor(e), -1, kNoticeWindow);
+    throw;
+  } catch (...) {
+    tellPeers(FailureNotice{FailureNotice::Kind::LocalFailure, rank_}, -1, kNoticeWindow);
+    throw;
+  }
+}
+
+FailureNotice Executor::noticeFor(const Error& e) const {
+  if (auto* n = dynamic_cast<const PeerNoticeError*>(&e)) return n->notice;
+  FailureNotice notice;
+  notice.culprit = e.context().peer >= 0 ? e.context().peer : rank_;
+  if (dynamic_cast<const CallMismatchError*>(&e)) notice.kind = FailureNotice::Kind::Mismatch;
+  else if (e.kind() == ErrorKind::Timeout) notice.kind = FailureNotice::Kind::PeerTimedOut;
+  else if (e.kind() == ErrorKind::Remote) notice.kind = FailureNotice::Kind::PeerGone;
+  else notice = FailureNotice{FailureNotice::Kind::LocalFailure, rank_};
+  return notice;
+}
+
+void Executor::tellPeers(const FailureNotice& notice, int reporter, std::chrono::milliseconds window) {
+  // The failure path may allocate; it runs once per broken communicator.
+  std::vector<Connection*> pending;
+  for (int r = 0; r < static_cast<int>(connections_.size()); ++r) {
+    Connection* c = connections_[r];
+    if (!c || r == notice.culprit || r == reporter) continue;
+    try {
+      c->postNotice(notice);
+      pending.push_back(c);
+    } catch (...) {
+      // A broken connection has nobody left to tell.
+    }
+  }
+  const Deadline until(window);
+  while (!pending.empty()) {
+    pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                 [](Connection* c) {
+                                   try {
+                                     return c->flushNotice();
+                                   } catch (...) {
+                                     return true;
+                                   }
+                                 }),
+                  pending.end());
+    if (pending.empty() || until.expired()) break;
+    // Waiting for a peer to read: back off instead of spinning against it for a core.
+    ::poll(nullptr, 0, 1);
+  }
+}
+
+void Executor::aborted(const char* what) const {
+  // The flag may be raised because someone noticed a peer fail (a status channel, say)
+  // before this run did: a failure visible here is the better answer, since it names
+  // the peer. Every connection, not only this plan's: the failed rank may be one this
+  // rank does not wait on.
+  for (Connection* c : connections_)
+    if (c) c->checkPeer();
+  throw AbortedError("rank " + std::to_string(rank_) + ": " + what + " was aborted", ErrorContext{rank_, -1, "", ""});
 }
 
 void Executor::timedOut(const Plan& plan, const char* what) {

@@ -99,6 +99,17 @@ SockAddr SockAddr::parse(const std::string& hostPort) {
   return a;
 }
 
+std::optional<SockAddr> SockAddr::fromWire(const void* bytes, std::size_t length) {
+  if (length != sizeof(sockaddr_in) && length != sizeof(sockaddr_in6)) return std::nullopt;
+  SockAddr a;
+  std::memcpy(&a.storage, bytes, length);
+  a.length = static_cast<socklen_t>(length);
+  const bool v4 = a.storage.ss_family == AF_INET && length == sizeof(sockaddr_in);
+  const bool v6 = a.storage.ss_family == AF_INET6 && length == sizeof(sockaddr_in6);
+  if ((!v4 && !v6) || a.port() == 0) return std::nullopt;
+  return a;
+}
+
 SockAddr chooseInterfaceAddress(const std::string& spec) {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) throwErrno("getifaddrs");

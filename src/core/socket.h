@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 namespace braid {
@@ -17,6 +18,10 @@ struct SockAddr {
   std::string toString() const;  // "1.2.3.4:5678" or "[::1]:5678"
   // Parses "host:port", "[v6]:port"; host may be a name. Throws InvalidArgument.
   static SockAddr parse(const std::string& hostPort);
+  // An address that another process sent: an IPv4 or IPv6 address with exactly its
+  // family's length and a port. Empty when `bytes` describe anything else, so nothing
+  // from the wire reaches connect() unchecked.
+  static std::optional<SockAddr> fromWire(const void* bytes, std::size_t length);
 };
 
 // The address to listen on: the first interface matching BRAID_SOCKET_IFNAME

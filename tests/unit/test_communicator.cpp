@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <numeric>
+#include <thread>
 
 namespace braid {
 namespace {
@@ -164,10 +166,107 @@ TEST(Communicator, MismatchedCountsEndInErrorsNotHangs) {
     std::size_t count = c.rank() == 0 ? 100 : 300;  // a caller bug: counts differ
     c.allReduce(a.data(), b.data(), count, DataType::Float32, ReduceOp::Sum);
   });
-  ASSERT_TRUE(out[0].error && out[1].error);
-  std::string all = out[0].message() + " | " + out[1].message();
-  EXPECT_NE(all.find("different counts"), std::string::npos) << all;
-  // The communicator is broken afterwards, and says why.
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_TRUE(out[r].threw<RemoteError>()) << "rank " << r << ": " << out[r].message();
+    // Each rank names the other's call, with its count.
+    std::string other = r == 0 ? "count 300" : "count 100";
+    EXPECT_NE(out[r].message().find("rank " + std::to_string(1 - r) + " ("), std::string::npos) << out[r].message();
+    EXPECT_NE(out[r].message().find("all-reduce #1 (" + other), std::string::npos) << out[r].message();
+  }
+}
+
+// Rank 1 calls something else as its second collective; every rank must say so, for
+// the cheap check (signatures in message headers) and the full one (calls swapped first).
+void expectMismatchReported(const char* check, bool otherCollective) {
+  ScopedEnv level("BRAID_CHECK", check);
+  ScopedEnv timeout("BRAID_TIMEOUT", "20s");  // a hang would show as a timeout, not pass
+  const auto started = std::chrono::steady_clock::now();
+  auto out = runRanks(3, [&](Communicator& c) {
+    std::vector<float> a(3 * 1024, 1.0f), b(3 * 1024);
+    c.allReduce(a.data(), b.data(), 1024, DataType::Float32, ReduceOp::Sum);
+    if (c.rank() == 1 && otherCollective) c.allGather(a.data(), b.data(), 1024, DataType::Float32);
+    else c.allReduce(a.data(), b.data(), c.rank() == 1 ? 2048 : 1024, DataType::Float32, ReduceOp::Sum);
+  });
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << "waited for a timeout";
+  const std::string odd = otherCollective ? "all-gather #2 (count 1024" : "all-reduce #2 (count 2048";
+  for (int r = 0; r < 3; ++r) {
+    const std::string m = out[r].message();
+    ASSERT_TRUE(out[r].threw<RemoteError>()) << "rank " << r << ": " << m;
+    EXPECT_NE(m.find(odd), std::string::npos) << "rank " << r << ": " << m;
+    EXPECT_NE(m.find("all-reduce #2 (count 1024"), std::string::npos) << "rank " << r << ": " << m;
+    if (std::string(check) == "full") {
+      EXPECT_NE(m.find("ranks disagree on collective call #2"), std::string::npos) << m;
+      EXPECT_NE(m.find("rank 1 called " + odd), std::string::npos) << m;
+      EXPECT_NE(m.find("ranks 0,2 called all-reduce #2 (count 1024, float, sum)"), std::string::npos) << m;
+    }
+  }
+}
+
+TEST(Communicator, AnotherCollectiveOnOneRankIsReportedByEveryRank) {
+  expectMismatchReported("on", true);
+  expectMismatchReported("full", true);
+}
+
+TEST(Communicator, AnotherCountOnOneRankIsReportedByEveryRank) {
+  expectMismatchReported("on", false);
+  expectMismatchReported("full", false);
+}
+
+TEST(Communicator, FullCheckKeepsEveryCollectiveExact) {
+  ScopedEnv level("BRAID_CHECK", "full");
+  auto out = runRanks(3, [](Communicator& c) {
+    const int r = c.rank();
+    std::vector<std::int32_t> in(100, r + 1), sum(100), all(300), bcast(100, r == 2 ? 7 : 0);
+    c.allReduce(in.data(), sum.data(), 100, DataType::Int32, ReduceOp::Sum);
+    c.allGather(in.data(), all.data(), 100, DataType::Int32);
+    c.broadcast(bcast.data(), bcast.data(), 100, DataType::Int32, 2);
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_EQ(sum[i], 6);
+      ASSERT_EQ(bcast[i], 7);
+      for (int k = 0; k < 3; ++k) ASSERT_EQ(all[k * 100 + i], k + 1);
+    }
+    EXPECT_FALSE(c.asyncError());
+  });
+  expectAllOk(out);
+}
+
+TEST(Communicator, BadCheckLevelIsRefused) {
+  setenv("BRAID_CHECK", "sometimes", 1);
+  EXPECT_THROW(Env::reload(), InvalidArgument);
+  unsetenv("BRAID_CHECK");
+  Env::reload();
+}
+
+// Rank 2 skips the second all-reduce (and stays alive): the others' TimeoutError says
+// that rank 2 never arrived, and what its last call was; rank 2 hears of it while idle.
+TEST(Communicator, TimeoutNamesTheRankThatNeverArrivedAndItsLastCall) {
+  ScopedEnv timeout("BRAID_TIMEOUT", "2s");
+  std::string idleRankError;
+  auto out = runRanks(3, [&](Communicator& c) {
+    std::vector<float> a(1024, 1.0f), b(1024);
+    c.allReduce(a.data(), b.data(), 1024, DataType::Float32, ReduceOp::Sum);
+    if (c.rank() != 2) {
+      c.allReduce(a.data(), b.data(), 1024, DataType::Float32, ReduceOp::Sum);
+      return;
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (!c.asyncError() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polls a condition, with a deadline
+    RankOutcome idle{c.asyncError()};
+    ASSERT_TRUE(idle.threw<TimeoutError>()) << idle.message();
+    idleRankError = idle.message();
+  });
+  EXPECT_FALSE(out[2].error) << out[2].message();
+  EXPECT_NE(idleRankError.find("BRAID_TIMEOUT"), std::string::npos) << idleRankError;
+  for (int r = 0; r < 2; ++r) {
+    const std::string m = out[r].message();
+    ASSERT_TRUE(out[r].threw<TimeoutError>()) << "rank " << r << ": " << m;
+    EXPECT_NE(m.find("rank 2 ("), std::string::npos) << m;
+    EXPECT_NE(m.find("never arrived at all-reduce #2 (count 1024, float, sum): its last call was all-reduce #1 "
+                     "(count 1024, float, sum), completed; idle for"),
+              std::string::npos)
+        << m;
+  }
 }
 
 TEST(Communicator, GroupedRingAndSelfSendRecv) {

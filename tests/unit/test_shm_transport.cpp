@@ -1,6 +1,7 @@
 // The shared-memory transport, with ranks as threads of this process (the setup
 // barriers are a std::barrier instead of the bootstrap) and, once, as two processes.
 #include "core/env.h"
+#include "core/op_signature.h"
 #include "transport/doorbell.h"
 #include "transport/shm/ring.h"
 #include "transport/shm/shm_transport.h"
@@ -431,6 +432,76 @@ TEST(ShmTransport, SizeMismatchNamesThePeer) {
       EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
     }
   }
+}
+
+// Two calls that differ only in their collective, at the same sequence number.
+std::uint32_t signatureOf(Collective c) {
+  OpCall call;
+  call.seq = 7;
+  call.collective = c;
+  call.count = 100;
+  return opSignature(call);
+}
+
+TEST(ShmTransport, SignatureMismatchNamesBothCalls) {
+  auto table = hostTable(2);
+  auto ranks = setup(table, allToAll(2));
+  const std::uint32_t theirs = signatureOf(Collective::AllGather), mine = signatureOf(Collective::AllReduce);
+  Bytes msg = pattern(64, 1), got(64);
+  Connection& a = ranks[0]->to(1);
+  Connection& b = ranks[1]->to(0);
+  // Same signature, or one side unchecked (0): the message goes through.
+  for (auto [sa, sb] : {std::pair<std::uint32_t, std::uint32_t>{mine, mine}, {0, mine}, {theirs, 0}}) {
+    a.setSignature(sa);
+    b.setSignature(sb);
+    checkOneMessage(a, b, msg);
+  }
+  a.setSignature(theirs);
+  b.setSignature(mine);
+  a.postSend(msg.data(), msg.size());
+  b.postRecv(RecvTarget{got.data(), got.size()});
+  a.progress();
+  try {
+    b.progress();
+    FAIL() << "a message of another collective was taken";
+  } catch (const RemoteError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("rank 1: rank 0 (host host-a) is in " + describeOpSignature(theirs) +
+                        " while this rank is in " + describeOpSignature(mine)),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("the ranks called different collectives"), std::string::npos) << what;
+    EXPECT_EQ(e.context().peer, 0);
+    EXPECT_EQ(e.context().transport, "shm");
+  }
+}
+
+TEST(ShmTransport, ANoticeReachesThePeerOutsideTheDataStream) {
+  auto table = hostTable(2);
+  auto ranks = setup(table, allToAll(2));
+  Bytes msg = pattern(1000, 2), got(1000);
+  Connection& a = ranks[0]->to(1);
+  Connection& b = ranks[1]->to(0);
+  // A message in the ring does not hide the notice, and the ring's doorbell wakes b.
+  a.postSend(msg.data(), msg.size());
+  a.progress();
+  EXPECT_NO_THROW(b.checkPeer());
+  const std::uint32_t seen = ranks[1]->ctx.doorbell->read();
+  a.postNotice(FailureNotice{FailureNotice::Kind::PeerTimedOut, 5});
+  EXPECT_TRUE(a.flushNotice());
+  EXPECT_NE(ranks[1]->ctx.doorbell->read(), seen) << "the notice did not ring the peer's doorbell";
+  try {
+    b.checkPeer();
+    FAIL() << "the notice was not seen";
+  } catch (const PeerNoticeError& e) {
+    EXPECT_EQ(e.notice.kind, FailureNotice::Kind::PeerTimedOut);
+    EXPECT_EQ(e.notice.culprit, 5);
+    EXPECT_EQ(e.context().peer, 0);
+  }
+  // The data that came before it is still intact for whoever wants it.
+  b.postRecv(RecvTarget{got.data(), got.size()});
+  b.progress();
+  EXPECT_EQ(got, msg);
 }
 
 TEST(ShmTransport, ConnectFailsNamingAPeerThatDidNotCreateItsSegment) {

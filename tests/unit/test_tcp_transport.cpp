@@ -3,6 +3,7 @@
 // give up at a deadline, so a lost byte shows up as a failure rather than a hang.
 #include "core/deadline.h"
 #include "core/env.h"
+#include "core/op_signature.h"
 #include "core/socket.h"
 #include "transport/tcp/tcp_connection.h"
 #include "transport/transport.h"
@@ -11,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -458,6 +460,95 @@ TEST_F(Tcp, SizeMismatchNamesThePeer) {
       // The stream is out of step now; a fresh mesh for the next case.
       m = makeMesh(2);
     }
+  }
+}
+
+TEST_F(Tcp, SignatureMismatchNamesBothCalls) {
+  OpCall call;
+  call.seq = 9;
+  call.count = 1000;
+  const std::uint32_t mine = opSignature(call);
+  call.type = DataType::Int32;
+  const std::uint32_t theirs = opSignature(call);
+  auto m = makeMesh(2);
+  auto data = pattern(3 * kMiB, 5);
+  std::vector<unsigned char> dst(data.size());
+  m->c(0, 1).setSignature(mine);
+  m->c(1, 0).setSignature(mine);
+  m->c(0, 1).postSend(data.data(), data.size());
+  m->c(1, 0).postRecv(RecvTarget{dst.data(), dst.size()});
+  drive({&m->c(0, 1), &m->c(1, 0)}, 20s);
+  ASSERT_TRUE(dst == data);
+  m->c(0, 1).setSignature(theirs);
+  m->c(0, 1).postSend(data.data(), data.size());
+  m->c(1, 0).postRecv(RecvTarget{dst.data(), dst.size()});
+  try {
+    drive({&m->c(0, 1), &m->c(1, 0)}, 20s);
+    FAIL() << "a message of another call was taken";
+  } catch (const RemoteError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("rank 1: rank 0 (host host0) is in " + describeOpSignature(theirs) +
+                        " while this rank is in " + describeOpSignature(mine)),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(e.context().peer, 0);
+    EXPECT_EQ(e.context().transport, "tcp");
+  }
+}
+
+// The notice must land where the receiver reads its next header, never inside a
+// payload: a message already on the wire is finished first, messages not started are
+// dropped.
+TEST_F(Tcp, ANoticeFollowsTheMessageUnderWayOnEverySocketCount) {
+  for (const char* k : {"1", "3"}) {
+    ScopedEnv sockets("BRAID_TCP_SOCKETS", k);
+    auto m = makeMesh(2);
+    Connection& a = m->c(0, 1);
+    Connection& b = m->c(1, 0);
+    auto first = pattern(32 * kMiB + 5, 6), second = pattern(kMiB, 7);
+    std::vector<unsigned char> got(first.size()), got2(second.size());
+    a.postSend(first.data(), first.size());
+    a.postSend(second.data(), second.size());
+    // Part of the first message gets out; the socket buffers hold far less than 32 MiB.
+    for (int i = 0; i < 50; ++i) a.progress();
+    ASSERT_EQ(a.sendsDone(), 0u);
+    a.postNotice(FailureNotice{FailureNotice::Kind::PeerGone, 7});
+    b.postRecv(RecvTarget{got.data(), got.size()});
+    b.postRecv(RecvTarget{got2.data(), got2.size()});
+    Deadline deadline(20s);
+    bool flushed = false;
+    try {
+      while (!deadline.expired()) {
+        flushed = a.flushNotice() || flushed;
+        b.progress();
+      }
+      FAIL() << "the notice never arrived (" << k << " sockets)";
+    } catch (const PeerNoticeError& e) {
+      EXPECT_EQ(e.notice.kind, FailureNotice::Kind::PeerGone);
+      EXPECT_EQ(e.notice.culprit, 7);
+      EXPECT_EQ(e.context().peer, 0);
+    }
+    // With one socket the stream before the notice is exactly the first message. (With
+    // more, the lane carrying the notice may reach it before the others finish.)
+    if (std::string(k) == "1") EXPECT_TRUE(got == first) << "the message under way was not finished intact";
+  }
+}
+
+TEST_F(Tcp, ANoticeIsSeenWithNoReceivePosted) {
+  auto m = makeMesh(2);
+  EXPECT_NO_THROW(m->c(1, 0).checkPeer());
+  m->c(0, 1).postNotice(FailureNotice{FailureNotice::Kind::Aborted, 0});
+  ASSERT_TRUE(m->c(0, 1).flushNotice());
+  std::vector<pollfd> fds;
+  m->c(1, 0).addPollFds(fds);
+  for (pollfd& p : fds) p.events |= POLLIN;
+  ASSERT_GT(::poll(fds.data(), fds.size(), 10000), 0) << "the notice did not arrive";
+  try {
+    m->c(1, 0).checkPeer();
+    FAIL() << "checkPeer() did not see the notice";
+  } catch (const PeerNoticeError& e) {
+    EXPECT_EQ(e.notice.kind, FailureNotice::Kind::Aborted);
+    EXPECT_EQ(e.notice.culprit, 0);
   }
 }
 

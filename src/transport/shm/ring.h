@@ -35,7 +35,7 @@ inline constexpr std::uint64_t roundUp(std::uint64_t n, std::uint64_t to) { retu
 
 struct SegmentHeader {
   static constexpr std::uint64_t kMagic = 0x3148534449415242ull;  // "BRAIDSH1" in memory order
-  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::uint32_t kVersion = 2;  // 2: RingControl::notice
   std::uint64_t magic = 0;
   std::uint32_t version = 0;
   std::uint32_t slots = 0;       // ranks on this host; the owner's own slot is unused
@@ -55,6 +55,9 @@ struct RingControl {
   // Set by the receiver for the slots of the peers it expects, before the first setup
   // barrier: a sender that finds it clear knows the ranks disagree on transports.
   alignas(128) std::atomic<std::uint32_t> armed{0};
+  // Written once by the sender when it gives up on a run (FailureNotice::pack(), 0 =
+  // none): out of band, so it reaches the receiver whatever the ring holds.
+  alignas(128) std::atomic<std::uint64_t> notice{0};
 };
 static_assert(sizeof(RingControl) <= kPage);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "ring indices are shared between processes");

@@ -1,11 +1,16 @@
 #include "transport/shm/shm_connection.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 namespace braid::shm {
 namespace {
@@ -33,10 +38,20 @@ ShmConnection::ShmConnection(int selfRank, int peerRank, std::string peerHost, i
       out_(remote_->ring()),
       in_(own_->ring(inSlot)),
       peerBell_(remote_->doorbell()),
-      peerPid_(peerPid) {}
+      peerPid_(peerPid) {
+#ifdef SYS_pidfd_open
+  // Opened while the peer is known to live (setup just heard from it), so the pidfd
+  // names that very process.
+  if (peerPid_ > 0) pidFd_ = static_cast<int>(::syscall(SYS_pidfd_open, peerPid_, 0));
+#endif
+}
+
+ShmConnection::~ShmConnection() {
+  if (pidFd_ >= 0) ::close(pidFd_);
+}
 
 void ShmConnection::postSend(const void* data, std::size_t bytes) {
-  sends_.push(SendOp{static_cast<const unsigned char*>(data), bytes, 0});
+  sends_.push(SendOp{static_cast<const unsigned char*>(data), bytes, 0, signature_});
   ++sendsPosted_;
 }
 
@@ -53,7 +68,7 @@ void ShmConnection::postRecv(const RecvTarget& target) {
       throw InvalidArgument("shm receive from rank " + std::to_string(peer_) + ": combine without a source",
                             errorContext());
   }
-  recvs_.push(RecvOp{target, 0, false});
+  recvs_.push(RecvOp{target, 0, signature_, false});
   ++recvsPosted_;
 }
 
@@ -89,7 +104,7 @@ bool ShmConnection::progressSends() {
       unsigned char* to = out_.data + outPos_;
       std::uint64_t payloadOff = 0, room = n;
       if (op.done == 0) {
-        const MessageHeader h{MessageHeader::kMagic, 0, op.bytes};
+        const MessageHeader h{MessageHeader::kMagic, op.signature, op.bytes};
         std::memcpy(to, &h, kHeaderBytes);
         to += kHeaderBytes;
         room -= kHeaderBytes;
@@ -172,7 +187,8 @@ bool ShmConnection::progressRecvs() {
       if (available(kHeaderBytes) < kHeaderBytes) break;
       MessageHeader h;
       std::memcpy(&h, in_.data + inPos_, kHeaderBytes);
-      if (h.magic != MessageHeader::kMagic || h.bytes != op.target.bytes) {
+      if (h.magic != MessageHeader::kMagic || h.bytes != op.target.bytes ||
+          (h.signature && op.signature && h.signature != op.signature)) {
         // The header stays unconsumed: later calls report the same error.
         if (unrung) peerBell_->ring();
         badHeader(h, op);
@@ -205,24 +221,51 @@ void ShmConnection::badHeader(const MessageHeader& h, const RecvOp& op) const {
   if (h.magic != MessageHeader::kMagic) {
     char magic[16];
     std::snprintf(magic, sizeof magic, "0x%08x", h.magic);
-    throw RemoteError("rank " + std::to_string(self_) + " received a corrupt message header from " + from +
+    throw CallMismatchError("rank " + std::to_string(self_) + " received a corrupt message header from " + from +
                           " over shm (magic " + magic +
                           "): the ranks called collectives with different counts, types or order",
                       errorContext());
   }
-  throw RemoteError("rank " + std::to_string(self_) + " expected " + std::to_string(op.target.bytes) +
+  if (h.signature && op.signature && h.signature != op.signature)
+    throwSignatureMismatch(self_, peer_, "host " + peerHost_, "shm", h.signature, op.signature);
+  throw CallMismatchError("rank " + std::to_string(self_) + " expected " + std::to_string(op.target.bytes) +
                         " bytes from " + from + " over shm but it sent " + std::to_string(h.bytes) +
                         ": the ranks called collectives with different counts, types or order",
                     errorContext());
 }
 
-void ShmConnection::checkPeer() const {
-  if (peerPid_ <= 0) return;
+bool ShmConnection::peerProcessGone() const {
+  if (pidFd_ >= 0) {
+    // A pidfd polls readable once the process has exited, reaped or not.
+    pollfd p{pidFd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+  }
+  if (peerPid_ <= 0) return false;
   // Signal 0 only checks existence; EPERM means it exists under another user.
-  if (kill(peerPid_, 0) != 0 && errno == ESRCH)
+  if (kill(peerPid_, 0) != 0) return errno == ESRCH;
+  // A killed process whose parent has not reaped it yet still answers signal 0.
+  std::ifstream stat("/proc/" + std::to_string(peerPid_) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
+}
+
+void ShmConnection::checkPeer() const {
+  // The notice first: a peer that reported someone else's failure and then exited
+  // should be heard naming the rank that failed first.
+  if (std::uint64_t word = in_.ctl->notice.load(std::memory_order_acquire))
+    throw PeerNoticeError(FailureNotice::unpack(word), errorContext());
+  if (peerProcessGone())
     throw RemoteError("rank " + std::to_string(peer_) + " (host " + peerHost_ + ", pid " + std::to_string(peerPid_) +
                           ") is gone: its process exited or was killed",
                       errorContext());
+}
+
+void ShmConnection::postNotice(const FailureNotice& notice) {
+  std::uint64_t none = 0;
+  // First notice wins; the peer's doorbell wakes it to read the notice now.
+  out_.ctl->notice.compare_exchange_strong(none, notice.pack(), std::memory_order_release);
+  peerBell_->ring();
 }
 
 }  // namespace braid::shm

@@ -2,6 +2,10 @@
 
 #include <braid/error.h>
 
+#include "core/env.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -48,12 +52,35 @@ std::uint64_t tagHash(const std::string& tag) {
 namespace {
 // Bytes one sendmsg/recvmsg gathers at most: beyond the socket buffers it is wasted walking.
 constexpr std::size_t kMaxGather = 8u << 20;
+
+// A link that stops carrying data (no FIN: a cut cable, a dead host) is otherwise found
+// only after minutes of retransmissions, or never while idle. With these, the kernel
+// fails the socket with ETIMEDOUT once nothing was acknowledged for BRAID_TIMEOUT, and
+// probes idle sockets so that the next call after a silent loss fails at once.
+void detectSilentLoss(int fd, std::chrono::milliseconds timeout) {
+  const long long ms = std::max<long long>(1000, timeout.count());
+  const unsigned userTimeout = static_cast<unsigned>(std::min<long long>(ms, 1ll << 30));
+  const int on = 1, idle = static_cast<int>(std::max<long long>(1, ms / 3000)),
+            interval = static_cast<int>(std::max<long long>(1, ms / 6000)), probes = 3;
+  // Best effort: a socket that refuses an option keeps working, with the executor's
+  // deadline as the backstop.
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &userTimeout, sizeof userTimeout);
+  (void)::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+}
+
+bool unreachable(int err) { return err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH; }
 }  // namespace
 
 TcpConnection::TcpConnection(int selfRank, int peerRank, std::string peerHost, std::vector<Socket> lanes)
     : Connection(selfRank, peerRank, std::move(peerHost)), k_(static_cast<int>(lanes.size())) {
   lanes_.resize(lanes.size());
-  for (std::size_t i = 0; i < lanes.size(); ++i) lanes_[i].sock = std::move(lanes[i]);
+  for (std::size_t i = 0; i < lanes.size(); ++i) {
+    lanes_[i].sock = std::move(lanes[i]);
+    detectSilentLoss(lanes_[i].sock.fd(), Env::get().timeout());
+  }
   // Slices stay multiples of 64 so every element size up to 64 bytes fits whole.
   bounceSlice_ = (tcp::kBounceBytes / k_) & ~std::size_t(63);
 }
@@ -62,7 +89,7 @@ void TcpConnection::postSend(const void* data, std::size_t bytes) {
   SendOp op;
   op.data = static_cast<const unsigned char*>(data);
   op.bytes = bytes;
-  op.header = MessageHeader{MessageHeader::kMagic, 0, bytes};
+  op.header = MessageHeader{MessageHeader::kMagic, signature_, bytes};
   op.left = bytes + tcp::kHeaderBytes;
   sends_.push(op);
   ++sendsPosted_;
@@ -85,6 +112,7 @@ void TcpConnection::postRecv(const RecvTarget& target) {
   op.target = target;
   op.header = MessageHeader{};
   op.left = target.bytes + tcp::kHeaderBytes;
+  op.signature = signature_;
   op.headerOk = false;
   recvs_.push(op);
   ++recvsPosted_;
@@ -157,6 +185,7 @@ bool TcpConnection::sendLane(int j) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EPIPE || errno == ECONNRESET) throwClosed();
+      if (unreachable(errno)) throwUnreachable(errno);
       throwSys("send", errno);
     }
     moved = moved || sent > 0;
@@ -230,6 +259,7 @@ bool TcpConnection::recvLane(int j) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == ECONNRESET || errno == EPIPE) throwClosed();
+      if (unreachable(errno)) throwUnreachable(errno);
       throwSys("recv", errno);
     }
     moved = true;
@@ -275,12 +305,15 @@ bool TcpConnection::recvLane(int j) {
 
 void TcpConnection::checkHeader(RecvOp& op) {
   ErrorContext ctx{self_, peer_, peerHost_, "tcp"};
+  if (op.header.magic == MessageHeader::kNoticeMagic) throw PeerNoticeError(FailureNotice::unpack(op.header.bytes), ctx);
   if (op.header.magic != MessageHeader::kMagic)
-    throw RemoteError("rank " + std::to_string(self_) + " received a corrupt message header from rank " +
+    throw CallMismatchError("rank " + std::to_string(self_) + " received a corrupt message header from rank " +
                           std::to_string(peer_) + " (host " + peerHost_ + ") over tcp",
                       ctx);
+  if (op.header.signature && op.signature && op.header.signature != op.signature)
+    throwSignatureMismatch(self_, peer_, "host " + peerHost_, "tcp", op.header.signature, op.signature);
   if (op.header.bytes != op.target.bytes)
-    throw RemoteError("rank " + std::to_string(self_) + " expected " + std::to_string(op.target.bytes) +
+    throw CallMismatchError("rank " + std::to_string(self_) + " expected " + std::to_string(op.target.bytes) +
                           " bytes from rank " + std::to_string(peer_) + " (host " + peerHost_ +
                           ") over tcp but it sent " + std::to_string(op.header.bytes) +
                           ": the ranks called collectives with different counts, types or order",
@@ -345,6 +378,83 @@ void TcpConnection::throwClosed() const {
   throw RemoteError("rank " + std::to_string(peer_) + " (host " + peerHost_ + ") closed its tcp connection to rank " +
                         std::to_string(self_) + " (process exited or was killed?)",
                     ErrorContext{self_, peer_, peerHost_, "tcp"});
+}
+
+void TcpConnection::throwUnreachable(int err) const {
+  throw RemoteError("rank " + std::to_string(peer_) + " (host " + peerHost_ + ") is unreachable over tcp from rank " +
+                        std::to_string(self_) + ": " + std::strerror(err) +
+                        " (nothing acknowledged within BRAID_TIMEOUT: link down or host gone?)",
+                    ErrorContext{self_, peer_, peerHost_, "tcp"});
+}
+
+void TcpConnection::checkPeer() const {
+  const ErrorContext ctx{self_, peer_, peerHost_, "tcp"};
+  // Only while no receive has started is the next byte of the header lane a header:
+  // then a notice there is found even with no receive posted (say, while this rank is
+  // blocked sending to a peer that gave up and stopped reading).
+  if (recvs_.empty() || recvs_.at(0).left == recvs_.at(0).target.bytes + tcp::kHeaderBytes) {
+    const int lane = static_cast<int>(recvsDone_ % static_cast<std::uint64_t>(k_));
+    MessageHeader h{};
+    ssize_t r = ::recv(lanes_[lane].sock.fd(), &h, sizeof h, MSG_PEEK | MSG_DONTWAIT);
+    if (r == static_cast<ssize_t>(sizeof h) && h.magic == MessageHeader::kNoticeMagic)
+      throw PeerNoticeError(FailureNotice::unpack(h.bytes), ctx);
+  }
+  // EOF shows only once every byte before it is read, so nothing the peer sent is lost.
+  for (const Lane& l : lanes_) {
+    char c;
+    ssize_t r = ::recv(l.sock.fd(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r == 0 || (r < 0 && (errno == ECONNRESET || errno == EPIPE))) throwClosed();
+    if (r < 0 && unreachable(errno)) throwUnreachable(errno);
+  }
+}
+
+void TcpConnection::postNotice(const FailureNotice& notice) {
+  if (noticePosted_) return;
+  noticePosted_ = true;
+  drained_.assign(static_cast<std::size_t>(k_), false);
+  // The notice takes the place of the first message no lane has started; those before
+  // it are finished (their buffers are still valid: the run has not returned), the
+  // rest are dropped. A lane's cursor past a message means it sent its share of it.
+  std::uint64_t next = sendsDone_;
+  for (const Lane& l : lanes_) next = std::max(next, l.sendOff > 0 ? l.sendSeq + 1 : l.sendSeq);
+  next = std::min(next, sendsPosted_);
+  sends_.truncate(static_cast<std::size_t>(next - sendsDone_));
+  sendsPosted_ = next;
+  SendOp op;
+  op.data = nullptr;
+  op.bytes = 0;
+  op.header = MessageHeader{MessageHeader::kNoticeMagic, static_cast<std::uint32_t>(notice.culprit), notice.pack()};
+  op.left = tcp::kHeaderBytes;
+  sends_.push(op);
+  ++sendsPosted_;
+  for (Lane& l : lanes_) l.sendSeq = std::min(l.sendSeq, sendsPosted_);
+}
+
+bool TcpConnection::flushNotice() {
+  if (!noticePosted_ || noticeDone_) return true;
+  try {
+    for (int j = 0; j < k_; ++j) {
+      sendLane(j);
+      drainLane(j);
+    }
+    while (!sends_.empty() && sends_.front().left == 0) sends_.pop(), ++sendsDone_;
+    noticeDone_ = sendsDone_ == sendsPosted_;
+  } catch (const Error&) {
+    noticeDone_ = true;  // the connection is broken: nobody is left to tell
+  }
+  return noticeDone_;
+}
+
+void TcpConnection::drainLane(int j) {
+  if (drained_[j]) return;
+  unsigned char scratch[16384];
+  for (;;) {
+    ssize_t got = ::recv(lanes_[j].sock.fd(), scratch, sizeof scratch, MSG_DONTWAIT);
+    if (got > 0) continue;
+    if (got < 0 && errno == EINTR) continue;
+    if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) drained_[j] = true;
+    return;
+  }
 }
 
 void TcpConnection::throwSys(const char* what, int err) const {

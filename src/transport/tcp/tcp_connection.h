@@ -13,6 +13,12 @@
 //
 // A receiving lane other than the header lane waits until the header has been read
 // and checked: only then is the size known to agree, and the layout with it.
+//
+// A FailureNotice rides as a header-only message (MessageHeader::kNoticeMagic) in the
+// place of the next message the sender had not started, so the receiver meets it
+// exactly where it reads its next header. Sockets use keepalives and TCP_USER_TIMEOUT
+// derived from BRAID_TIMEOUT, so a link that silently stops carrying data (cut cable,
+// dead host) fails with ETIMEDOUT instead of waiting on retransmissions for minutes.
 #include "core/socket.h"
 #include "transport/connection.h"
 
@@ -69,6 +75,9 @@ class TcpConnection final : public Connection {
   bool progress() override;
   void addPollFds(std::vector<pollfd>& fds) const override;
   const char* transportName() const override { return "tcp"; }
+  void checkPeer() const override;
+  void postNotice(const FailureNotice& notice) override;
+  bool flushNotice() override;
 
  private:
   struct SendOp {
@@ -81,6 +90,7 @@ class TcpConnection final : public Connection {
     RecvTarget target;
     MessageHeader header;
     std::uint64_t left;  // bytes (header included) not yet delivered to dst, all lanes
+    std::uint32_t signature;  // the call this receive belongs to
     bool headerOk;
   };
   struct Lane {
@@ -106,7 +116,9 @@ class TcpConnection final : public Connection {
   void retire();
   void checkHeader(RecvOp& op);
   bool peerClosedIdle();
+  void drainLane(int lane);
   [[noreturn]] void throwClosed() const;
+  [[noreturn]] void throwUnreachable(int err) const;
   [[noreturn]] void throwSys(const char* what, int err) const;
   std::uint64_t share(std::uint64_t seq, std::uint64_t bytes, int lane) const {
     return tcp::laneShare(seq, bytes, lane, k_);
@@ -121,6 +133,8 @@ class TcpConnection final : public Connection {
   std::size_t bounceSlice_;                  // each lane's part of it
   bool unblocked_ = false;                   // a header was checked while k_ > 1
   std::uint32_t idleCalls_ = 0;              // progress() calls with nothing pending
+  bool noticePosted_ = false, noticeDone_ = false;
+  std::vector<bool> drained_;                // per lane: the peer closed it while we drained
   // Scratch for gathering, kept here so progress() allocates nothing.
   iovec iov_[kMaxIov];
   Part part_[kMaxIov];

@@ -5,17 +5,18 @@
 // the peer's kernel (listen backlog) whether or not the peer is accepting yet, and sends
 // its hello into the socket buffer; only then does it accept from the higher ranks.
 // Every accepted socket must present the communicator's secret and tag; anything else
-// is dropped and logged, and the rank keeps accepting.
+// is dropped and logged, and the rank keeps accepting (HelloAcceptor: a silent stranger
+// holds up nobody and is let go after a few seconds).
+#include "bootstrap/hello_acceptor.h"
 #include "core/env.h"
 #include "core/log.h"
 #include "core/socket.h"
 #include "transport/tcp/tcp_connection.h"
+#include "transport/tcp/tcp_transport.h"
 #include "transport/transport.h"
 
 #include <braid/error.h>
 
-#include <arpa/inet.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -46,13 +47,6 @@ bool bigBuffersAllowed() {
   return allowed;
 }
 
-std::string peerAddress(int fd) {
-  SockAddr a;
-  a.length = sizeof a.storage;
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) return "<unknown address>";
-  return a.toString();
-}
-
 std::string rankAt(const TransportContext& ctx, int rank) {
   return "rank " + std::to_string(rank) + " (host " + ctx.peers->at(rank).hostName + ")";
 }
@@ -66,8 +60,7 @@ class TcpTransport final : public Transport {
     listener_ = Socket::listen(chooseInterfaceAddress(Env::get().socketIfname()));
     // Accepted sockets inherit these, and the receive window is sized at the handshake.
     if (bigBuffersAllowed()) listener_.setBufferSizes(kBufferBytes);
-    SockAddr bound = listener_.localAddress();
-    std::memcpy(endpoint, &bound, sizeof bound);
+    tcp::encodeEndpoint(listener_.localAddress(), endpoint);
   }
 
   bool canConnect(const PeerInfo&, const PeerInfo&) const override { return true; }
@@ -114,11 +107,10 @@ class TcpTransport final : public Transport {
  private:
   void connectTo(const TransportContext& ctx, int slot, int peer, tcp::Hello hello, std::vector<Socket>& out,
                  const Deadline& deadline) {
-    SockAddr addr;
-    std::memcpy(&addr, ctx.peers->at(peer).endpoint[slot].data(), sizeof addr);
     ErrorContext ectx{ctx.rank, peer, ctx.peers->at(peer).hostName, "tcp"};
-    if (addr.length == 0 || addr.length > sizeof addr.storage)
-      throw RemoteError(rankAt(ctx, peer) + " published no usable tcp address", ectx);
+    auto parsed = tcp::parseEndpoint(ctx.peers->at(peer).endpoint[slot]);
+    if (!parsed) throw RemoteError(rankAt(ctx, peer) + " published no usable tcp address", ectx);
+    const SockAddr addr = *parsed;
     for (int idx = 0; idx < static_cast<int>(out.size()); ++idx) {
       try {
         out[idx] = Socket::connect(addr, deadline);
@@ -141,70 +133,36 @@ class TcpTransport final : public Transport {
   void acceptAll(const TransportContext& ctx, const std::vector<int>& peers,
                  const std::unordered_map<int, std::size_t>& position, std::vector<std::vector<Socket>>& lanes,
                  int missing, const Deadline& deadline) {
-    struct Pending {
-      Socket sock;
-      tcp::Hello hello{};
-      std::size_t got = 0;
+    tcp::HelloExpectation expect;
+    expect.self = ctx.rank;
+    expect.size = ctx.size;
+    expect.tagHash = tcp::tagHash(ctx.commTag);
+    expect.secret = ctx.secret.data();
+    expect.sockets = static_cast<int>(lanes.empty() ? 0 : lanes[0].size());
+    HelloAcceptor acceptor(listener_, sizeof(tcp::Hello), "tcp: rank " + std::to_string(ctx.rank), tcp::couldBeHello);
+    tcp::Hello hello{};
+    auto judge = [&](wire::Bytes bytes) -> std::string {
+      tcp::HelloCheck c = tcp::checkHello(bytes, expect);
+      if (c.verdict == tcp::HelloVerdict::OtherSocketCount)
+        throw RemoteError("rank " + std::to_string(c.hello.rank) + " uses BRAID_TCP_SOCKETS=" +
+                              std::to_string(c.hello.sockets) + " but rank " + std::to_string(ctx.rank) + " uses " +
+                              std::to_string(expect.sockets) + ": set the same value on every rank",
+                          {ctx.rank, c.hello.rank, ctx.peers->at(c.hello.rank).hostName, "tcp"});
+      if (c.verdict == tcp::HelloVerdict::Drop) return c.why;
+      auto it = position.find(c.hello.rank);
+      if (it == position.end())
+        return "rank " + std::to_string(c.hello.rank) + " is not a tcp peer of this rank";
+      if (lanes[it->second][c.hello.index].valid())
+        return "duplicate socket " + std::to_string(c.hello.index) + " from rank " + std::to_string(c.hello.rank);
+      hello = c.hello;
+      return {};
     };
-    std::vector<Pending> pending;
-    std::vector<pollfd> fds;
-    const std::uint64_t tag = tcp::tagHash(ctx.commTag);
-    const int k = static_cast<int>(lanes.empty() ? 0 : lanes[0].size());
     while (missing > 0) {
-      if (deadline.expired()) throwAcceptTimeout(ctx, peers, lanes);
-      fds.assign(1, pollfd{listener_.fd(), POLLIN, 0});
-      for (Pending& p : pending) fds.push_back(pollfd{p.sock.fd(), POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), deadline.remainingMs(1000)) < 0) {
-        if (errno == EINTR) continue;
-        throw SystemError(std::string("tcp accept poll: ") + std::strerror(errno), {ctx.rank, -1, "", "tcp"});
-      }
-      // Backwards, so that erasing keeps the remaining pending[i] aligned with fds[i + 1].
-      for (std::size_t i = pending.size(); i-- > 0;) {
-        if (!fds[i + 1].revents) continue;
-        Pending& p = pending[i];
-        ssize_t r = ::recv(p.sock.fd(), reinterpret_cast<char*>(&p.hello) + p.got, sizeof p.hello - p.got,
-                           MSG_DONTWAIT);
-        if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        std::string why;
-        if (r <= 0) why = "it closed before its hello";
-        else if ((p.got += static_cast<std::size_t>(r)) < sizeof p.hello) continue;
-        else why = checkHello(ctx, p.hello, position, lanes, k, tag);
-        if (!why.empty()) {
-          BRAID_WARN("tcp: rank " + std::to_string(ctx.rank) + " dropped a connection from " +
-                     peerAddress(p.sock.fd()) + ": " + why);
-        } else {
-          lanes[position.at(p.hello.rank)][p.hello.index] = std::move(p.sock);
-          --missing;
-        }
-        pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
-      }
-      if (fds[0].revents & POLLIN) {
-        Socket s = listener_.accept(Deadline(std::chrono::milliseconds(0)));
-        if (s.valid()) pending.push_back(Pending{std::move(s)});
-      }
+      auto accepted = acceptor.next(judge, deadline);
+      if (!accepted) throwAcceptTimeout(ctx, peers, lanes);
+      lanes[position.at(hello.rank)][hello.index] = std::move(accepted->socket);
+      --missing;
     }
-  }
-
-  // Empty if the hello is one we wait for; otherwise why it is dropped.
-  static std::string checkHello(const TransportContext& ctx, const tcp::Hello& h,
-                                const std::unordered_map<int, std::size_t>& position,
-                                const std::vector<std::vector<Socket>>& lanes, int k, std::uint64_t tag) {
-    if (h.magic != tcp::Hello::kMagic) return "not a Braid tcp hello";
-    if (std::memcmp(h.secret, ctx.secret.data(), sizeof h.secret) != 0) return "wrong secret";
-    if (h.tagHash != tag) return "it belongs to another communicator";
-    auto it = position.find(h.rank);
-    if (h.rank <= ctx.rank || h.rank >= ctx.size || it == position.end())
-      return "rank " + std::to_string(h.rank) + " is not a tcp peer that connects to this rank";
-    // It holds the secret, so it is one of ours: a different K is a setup error to report.
-    if (h.sockets != static_cast<std::uint32_t>(k))
-      throw RemoteError("rank " + std::to_string(h.rank) + " uses BRAID_TCP_SOCKETS=" + std::to_string(h.sockets) +
-                            " but rank " + std::to_string(ctx.rank) + " uses " + std::to_string(k) +
-                            ": set the same value on every rank",
-                        {ctx.rank, h.rank, ctx.peers->at(h.rank).hostName, "tcp"});
-    if (h.index >= static_cast<std::uint32_t>(k)) return "socket index " + std::to_string(h.index) + " out of range";
-    if (lanes[it->second][h.index].valid())
-      return "duplicate socket " + std::to_string(h.index) + " from rank " + std::to_string(h.rank);
-    return {};
   }
 
   [[noreturn]] static void throwAcceptTimeout(const TransportContext& ctx, const std::vector<int>& peers,
