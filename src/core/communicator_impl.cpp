@@ -143,12 +143,11 @@ bool CommunicatorImpl::recordFailure(ErrorKind kind, const std::string& what, co
 void CommunicatorImpl::onPeerGone(int peer, const std::string& why) {
   const std::string text = peerName(peer) + ", pid " + std::to_string(peers_[peer].pid) + ", is gone: " + why;
   // Between calls this is the only witness, and the next call must not wait on a dead
-  // rank. In a call, the executor sees the loss itself only when it waits on that rank;
-  // a call waiting on a live rank that will never send (it stopped on this loss too)
-  // must stop now, not at BRAID_TIMEOUT.
+  // rank (refuseIfBroken). A call in flight goes on: what the dead rank sent before it
+  // died may be all it needs, and if not, the executor sees the loss itself once that
+  // data is taken, or a peer that waits on the dead rank says so.
   if (recordFailure(ErrorKind::Remote, text, ErrorContext{rank_, peer, peers_[peer].hostName, "status"}, false))
     BRAID_WARN("rank " + std::to_string(rank_) + ": " + text);
-  stopRun_.store(true);
 }
 
 void CommunicatorImpl::onPeerNotice(int peer, int culprit, ErrorKind kind, const std::string& text) {
@@ -177,11 +176,21 @@ std::exception_ptr CommunicatorImpl::asyncError() const {
 RankRecord CommunicatorImpl::record() const { return board_ ? board_->record() : RankRecord{}; }
 
 void CommunicatorImpl::abort() {
+  // An abort that follows a failure passes the failure on: peers that have not seen it
+  // yet should hear its cause, not only that this rank gave up.
+  ErrorKind cause = ErrorKind::Aborted;
+  std::string notice = "rank " + std::to_string(rank_) + " (" + peers_[rank_].hostName +
+                       ") aborted its communicator (Communicator::abort())";
+  int culprit = -1;
   {
     std::lock_guard<std::mutex> lock(failureMutex_);
     if (aborted_) return;
     aborted_ = true;
-    if (!failed_) {
+    if (failed_) {
+      cause = failureKind_;
+      notice = failure_ + "\n  (" + notice + " after this)";
+      culprit = failureCtx_.peer;
+    } else {
       failed_ = true;
       failureKind_ = ErrorKind::Aborted;
       failure_ = "rank " + std::to_string(rank_) + " aborted the communicator";
@@ -192,8 +201,7 @@ void CommunicatorImpl::abort() {
   // Peers waiting on this rank stop too, naming it; closing the board also wakes a
   // timeout report that is asking peers for their state.
   if (board_) {
-    board_->notifyAll(ErrorKind::Aborted, "rank " + std::to_string(rank_) + " (" + peers_[rank_].hostName +
-                                              ") aborted its communicator (Communicator::abort())");
+    board_->notifyAll(cause, notice, culprit);
     board_->close(true);  // a deliberate end: peers keep this rank's last record
   }
   std::deque<std::pair<CollectiveCall, std::shared_ptr<WorkState>>> queued;
@@ -382,8 +390,29 @@ void CommunicatorImpl::checkCallsMatch(const CallDesc& mine) {
   throw RemoteError(message, ctx);
 }
 
-void CommunicatorImpl::execute(const CollectiveCall& call) {
+void CommunicatorImpl::refuseIfBroken() {
+  bool tell = false;
+  ErrorKind kind = ErrorKind::Remote;
+  std::string text;
+  int culprit = -1;
+  {
+    std::lock_guard<std::mutex> lock(failureMutex_);
+    if (failed_ && !aborted_) {
+      tell = !notified_ && !failedByPeer_;
+      notified_ = true;
+      kind = failureKind_;
+      text = failure_;
+      culprit = failureCtx_.peer;
+    }
+  }
+  // A peer may be waiting on this rank in a call of its own, and only hears why this
+  // rank will not come from here (the failure was seen between calls, outside any run).
+  if (tell && board_) board_->notifyAll(kind, text, culprit);
   checkUsable();
+}
+
+void CommunicatorImpl::execute(const CollectiveCall& call) {
+  refuseIfBroken();
   const CallDesc desc = describeCall(++seq_, call.collective, call.type, call.op.op, call.count, call.root);
   board_->enterCollective(desc);
   try {
@@ -444,7 +473,7 @@ void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallD
 void CommunicatorImpl::runPointToPoint(const std::vector<P2POp>& ops, const std::vector<void*>& buffers) {
   drainAsync();
   std::lock_guard<std::timed_mutex> lock(execMutex_);
-  checkUsable();
+  refuseIfBroken();
   board_->enterPointToPoint();
   try {
     runGroupedPointToPoint(ops, buffers);

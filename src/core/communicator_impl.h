@@ -67,6 +67,9 @@ class CommunicatorImpl final : private StatusEvents {
 
   // Throws the error that broke this communicator, if any.
   void checkUsable() const;
+  // checkUsable() for a call about to run: also tells the peers, once, of a failure this
+  // rank saw between calls.
+  void refuseIfBroken();
   // Any thread: ends the call in flight (AbortedError), fails queued work, frees the
   // connections, segments and threads. Returns within about a second whatever peers do.
   void abort();

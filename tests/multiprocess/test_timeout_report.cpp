@@ -68,7 +68,10 @@ TEST_P(FaultJob, AnotherCollectiveOnOneRankIsReportedByEveryRankWithEitherCheck)
     EXPECT_LT(r.seconds, 10.0) << "a rank waited for its timeout";
     for (int rank = 0; rank < n; ++rank) {
       const std::string m = resultOf(rank);
-      EXPECT_EQ(m.rfind("call: RemoteError: ", 0), 0u) << check << ", rank " << rank << ": " << m;
+      // A rank still finishing call #1 when the others clash at #2 is stopped there: the
+      // communicator is broken either way, and the error must still say who called what.
+      EXPECT_TRUE(m.rfind("call: RemoteError: ", 0) == 0 || m.rfind("setup: RemoteError: ", 0) == 0)
+          << check << ", rank " << rank << ": " << m;
       EXPECT_NE(m.find("all-gather #2 (count 1024, float)"), std::string::npos) << check << ", rank " << rank << ": " << m;
       EXPECT_NE(m.find("all-reduce #2 (count 1024, float, sum)"), std::string::npos) << check << ", rank " << rank << ": " << m;
     }

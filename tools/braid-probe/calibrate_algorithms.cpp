@@ -19,7 +19,12 @@ namespace {
 constexpr braid::Collective kTimed[] = {braid::Collective::AllReduce, braid::Collective::AllGather,
                                         braid::Collective::ReduceScatter};
 constexpr std::size_t kMinBytes = 8, kMaxBytes = 1 << 20;
-constexpr int kRepetitions = 7;
+constexpr int kRepetitions = 7, kSlowRepetitions = 3;
+// Each timing spans about this long; sizes whose calls take longer than kSlowUs get
+// fewer repetitions, and a collective's sweep ends where every algorithm takes longer
+// than kStopUs (on a slow link such sizes are bandwidth-bound, which the formulas
+// price well, and timing them would take minutes).
+constexpr double kTimingUs = 5000, kSlowUs = 20000, kStopUs = 100000;
 constexpr std::uint32_t kSeed = 0x5eed;  // the same on every rank: all shuffle alike
 
 // A communicator whose BRAID_ALGO forces `algorithm` for every timed collective it runs.
@@ -40,17 +45,27 @@ std::string forcingRules(braid::Algorithm a) {
   return rules;
 }
 
-// Every rank creates the same communicators in the same order (the launcher's root
-// serves them all); the caller's BRAID_ALGO is restored afterwards.
-std::vector<Variant> makeVariants(int ranks, int nodes) {
+// A fresh id from rank 0 for each variant: under launchers whose rank 0 hosts the
+// rendezvous itself (BRAID_ROOT, torchrun), a second communicator from the environment
+// would try to bind the same port again.
+braid::Communicator sibling(braid::Communicator& base) {
+  braid::UniqueId id;
+  if (base.rank() == 0) id = braid::UniqueId::create();
+  base.broadcast(id.bytes.data(), id.bytes.data(), id.bytes.size(), braid::DataType::Uint8, 0);
+  return braid::Communicator(id, base.rank(), base.size());
+}
+
+// Every rank creates the same communicators in the same order; the caller's BRAID_ALGO
+// is restored afterwards.
+std::vector<Variant> makeVariants(braid::Communicator& base, int nodes) {
   const char* saved = std::getenv("BRAID_ALGO");
   const std::optional<std::string> callerAlgo = saved ? std::optional<std::string>(saved) : std::nullopt;
   std::vector<Variant> variants;
   for (braid::Algorithm a : braid::kAllAlgorithms) {
-    if (!feasible(a, ranks, nodes) || forcingRules(a).empty()) continue;
+    if (!feasible(a, base.size(), nodes) || forcingRules(a).empty()) continue;
     setenv("BRAID_ALGO", forcingRules(a).c_str(), 1);
     braid::Env::reload();
-    variants.push_back({a, braid::Communicator::fromEnvironment()});
+    variants.push_back({a, sibling(base)});
   }
   if (callerAlgo) setenv("BRAID_ALGO", callerAlgo->c_str(), 1);
   else unsetenv("BRAID_ALGO");
@@ -99,7 +114,7 @@ double median(std::vector<double> v) {
 
 std::vector<braid::MeasuredTime> measureAlgorithms(braid::Communicator& comm, int nodes) {
   const int ranks = comm.size();
-  std::vector<Variant> variants = makeVariants(ranks, nodes);
+  std::vector<Variant> variants = makeVariants(comm, nodes);
   std::vector<float> in(kMaxBytes / sizeof(float) * static_cast<std::size_t>(ranks), 1.0f);
   std::vector<float> out(in.size());
   std::vector<braid::MeasuredTime> rows;
@@ -108,16 +123,22 @@ std::vector<braid::MeasuredTime> measureAlgorithms(braid::Communicator& comm, in
     for (std::size_t bytes = kMinBytes; bytes <= kMaxBytes; bytes *= 2) {
       const std::size_t count = countFor(c, bytes, ranks);
       if (count == 0) continue;
-      // Enough calls that one timing spans a few milliseconds even at 8 bytes.
-      const int iterations = static_cast<int>(std::clamp<std::size_t>((2u << 20) / std::max<std::size_t>(bytes, 1024), 3, 100));
+      // One call each first: it builds the plan, touches the buffers, and estimates the
+      // time per call (the slowest rank's, so every rank decides alike from it).
       std::vector<Variant*> order;
+      double fastestUs = kStopUs * 2, slowestUs = 0;
       for (Variant& v : variants)
         if (braid::supports(v.algorithm, c)) {
-          runOnce(v.comm, c, count, in, out);  // warm: plan built, buffers touched
+          const double us = timeCalls(v.comm, c, count, 1, in, out);
+          fastestUs = std::min(fastestUs, us);
+          slowestUs = std::max(slowestUs, us);
           order.push_back(&v);
         }
+      if (fastestUs > kStopUs) break;
+      const int iterations = static_cast<int>(std::clamp(kTimingUs / std::max(slowestUs, 1.0), 1.0, 100.0));
+      const int repetitions = slowestUs > kSlowUs ? kSlowRepetitions : kRepetitions;
       std::map<braid::Algorithm, std::vector<double>> times;
-      for (int rep = 0; rep < kRepetitions; ++rep) {
+      for (int rep = 0; rep < repetitions; ++rep) {
         std::shuffle(order.begin(), order.end(), shuffle);  // so drift hits every variant alike
         for (Variant* v : order) times[v->algorithm].push_back(timeCalls(v->comm, c, count, iterations, in, out));
       }
@@ -128,7 +149,8 @@ std::vector<braid::MeasuredTime> measureAlgorithms(braid::Communicator& comm, in
 }
 
 void printMeasured(const std::vector<braid::MeasuredTime>& rows) {
-  std::printf("measured per call (median of %d, slowest rank), fastest first:\n", kRepetitions);
+  std::printf("measured per call (median of %d, or %d where calls take over %.0f ms; slowest rank), fastest first:\n",
+              kRepetitions, kSlowRepetitions, kSlowUs / 1000);
   for (std::size_t i = 0; i < rows.size();) {
     std::size_t end = i;
     while (end < rows.size() && rows[end].collective == rows[i].collective && rows[end].bytes == rows[i].bytes) ++end;

@@ -400,12 +400,17 @@ void TcpConnection::checkPeer() const {
       throw PeerNoticeError(FailureNotice::unpack(h.bytes), ctx);
   }
   // EOF shows only once every byte before it is read, so nothing the peer sent is lost.
+  // The peer is gone for good only when every lane has ended: one lane at its end while
+  // another still holds the peer's last messages (a small message travels on one lane)
+  // is not a loss yet; the executor takes those first, and then that lane ends too.
+  int ended = 0;
   for (const Lane& l : lanes_) {
     char c;
     ssize_t r = ::recv(l.sock.fd(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (r == 0 || (r < 0 && (errno == ECONNRESET || errno == EPIPE))) throwClosed();
     if (r < 0 && unreachable(errno)) throwUnreachable(errno);
+    if (r == 0 || (r < 0 && (errno == ECONNRESET || errno == EPIPE))) ++ended;
   }
+  if (ended == k_) throwClosed();
 }
 
 void TcpConnection::postNotice(const FailureNotice& notice) {
