@@ -144,10 +144,12 @@ void CommunicatorImpl::onPeerGone(int peer, const std::string& why) {
   const std::string text = peerName(peer) + ", pid " + std::to_string(peers_[peer].pid) + ", is gone: " + why;
   // Between calls this is the only witness, and the next call must not wait on a dead
   // rank (refuseIfBroken). A call in flight goes on: what the dead rank sent before it
-  // died may be all it needs, and if not, the executor sees the loss itself once that
-  // data is taken, or a peer that waits on the dead rank says so.
+  // died may be all it needs; if not, a wait on it fails once that data is taken (the
+  // connection is marked), and a peer that waits on it says so to the others.
   if (recordFailure(ErrorKind::Remote, text, ErrorContext{rank_, peer, peers_[peer].hostName, "status"}, false))
     BRAID_WARN("rank " + std::to_string(rank_) + ": " + text);
+  // The board's thread ends before the connections are freed (abort, destructor).
+  if (connections_[peer]) connections_[peer]->markPeerGone();
 }
 
 void CommunicatorImpl::onPeerNotice(int peer, int culprit, ErrorKind kind, const std::string& text) {

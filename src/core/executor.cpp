@@ -88,6 +88,12 @@ void Executor::sleep(const Plan& plan, std::uint32_t seen) {
     c->addPollFds(pollFds_);
     if (pollFds_.size() == before) hasShm = true;
     c->checkPeer();
+    // The sleep comes after a pass that moved nothing: what the peer sent is taken.
+    if (c->peerGoneFor(kGoneGrace))
+      throw RemoteError("rank " + std::to_string(peer) + " (host " + c->peerHost() + ") is gone (its status link " +
+                            "closed) and nothing it sent is left for rank " + std::to_string(rank_) + " over " +
+                            c->transportName(),
+                        ErrorContext{rank_, peer, c->peerHost(), c->transportName()});
   }
   // Short slices: the deadline and peer liveness are rechecked between them.
   if (pollFds_.empty()) {

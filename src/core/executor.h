@@ -45,6 +45,9 @@ class Executor {
 
   // How long a failed run keeps trying to hand its notice to peers that do not read.
   static constexpr std::chrono::milliseconds kNoticeWindow{500};
+  // How long after a peer is marked gone (Connection::markPeerGone) a wait on it fails
+  // when nothing moves: data still on the wire may land meanwhile.
+  static constexpr std::chrono::milliseconds kGoneGrace{200};
 
  private:
   void complete(const Plan& plan, std::uint32_t step);

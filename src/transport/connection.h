@@ -19,6 +19,9 @@
 
 #include <poll.h>
 
+#include <atomic>
+#include <chrono>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -166,6 +169,19 @@ class Connection {
   // a notice. Cheap; may be a no-op.
   virtual void checkPeer() const {}
 
+  // The communicator's status link saw the peer's process end (any thread may call).
+  // Some transports cannot see that themselves (a verbs receiver gets no error when its
+  // sender dies): the executor then fails a wait on this peer once nothing the peer sent
+  // is left to take and `grace` has passed (for what was still on the wire).
+  void markPeerGone() {
+    std::int64_t none = 0;
+    goneAtNs_.compare_exchange_strong(none, nowNs(), std::memory_order_relaxed);
+  }
+  bool peerGoneFor(std::chrono::nanoseconds grace) const {
+    const std::int64_t at = goneAtNs_.load(std::memory_order_relaxed);
+    return at != 0 && nowNs() - at >= grace.count();
+  }
+
   // The signature that messages posted from now on carry and that receives posted from
   // now on expect (core/op_signature.h; 0 = unchecked).
   void setSignature(std::uint32_t signature) { signature_ = signature; }
@@ -190,6 +206,12 @@ class Connection {
   const std::string& peerHost() const { return peerHost_; }
 
  protected:
+  static std::int64_t nowNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  std::atomic<std::int64_t> goneAtNs_{0};  // steady clock; 0 while the peer is not known gone
   std::uint64_t sendsDone_ = 0, recvsDone_ = 0, sendsPosted_ = 0, recvsPosted_ = 0;
   std::uint32_t signature_ = 0;
   int self_, peer_;

@@ -204,6 +204,24 @@ TEST(Executor, AnAbortFromAnotherThreadEndsARunPromptly) {
   EXPECT_EQ(f.p1.notice.kind, FailureNotice::Kind::None);
 }
 
+TEST(Executor, APeerMarkedGoneFailsAWaitThatNothingFeeds) {
+  // As a verbs receiver whose sender died: the transport itself sees nothing.
+  FourRanks f;
+  f.p2.markPeerGone();
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    f.run(std::chrono::seconds(30));
+    FAIL() << "a wait on a peer marked gone did not end";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.context().peer, 2) << e.what();
+    EXPECT_EQ(e.context().host, "host2") << e.what();
+    EXPECT_NE(std::string(e.what()).find("is gone"), std::string::npos) << e.what();
+  }
+  // After the grace, within one more sleep slice (and slack for a loaded machine).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, Executor::kGoneGrace + std::chrono::seconds(2));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, Executor::kGoneGrace);
+}
+
 TEST(Executor, AnAbortFlagAlreadySetEndsTheRunAtOnce) {
   FourRanks f;
   std::atomic<bool> abort{true};
