@@ -6,7 +6,10 @@ set -euo pipefail
 
 # clang and libclang-rt-14-dev (libclang_rt.fuzzer, the sanitizer runtimes) build the
 # fuzz targets in fuzz/ that scripts/fuzz.sh runs.
-packages=(g++ cmake make pkg-config libgtest-dev iproute2 libhwloc-dev nlohmann-json3-dev clang libclang-rt-14-dev)
+# libibverbs-dev builds the ibverbs transport (compiled out without it); rdma-core and
+# ibverbs-providers let it find devices, Soft-RoCE (rxe) included.
+packages=(g++ cmake make pkg-config libgtest-dev iproute2 libhwloc-dev nlohmann-json3-dev clang libclang-rt-14-dev
+          libibverbs-dev rdma-core ibverbs-providers)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,9 +12,17 @@ namespace {
 
 const std::vector<Setting> kSettings = {
     {"BRAID_TIMEOUT", nullptr, "300s", "Deadline for any wait (bootstrap, connect, collective): 30s, 500ms, 5m"},
-    {"BRAID_TRANSPORTS", nullptr, "shm,tcp", "Transports to try, in priority order (e.g. tcp to force sockets)"},
+    {"BRAID_TRANSPORTS", nullptr, "shm,ibverbs,tcp",
+     "Transports to try, in priority order (e.g. tcp to force sockets); ibverbs steps aside where no RDMA device is usable"},
     {"BRAID_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME", "", "Interface for bootstrap and tcp: prefix, =exact, ^exclude"},
     {"BRAID_SHM_BUFFER", nullptr, "4M", "Bytes of each shared-memory ring between two local ranks"},
+    {"BRAID_IB_HCA", "NCCL_IB_HCA", "", "RDMA devices/ports for ibverbs: mlx5_0:1,mlx5_1 (prefixes), =exact, ^exclude"},
+    {"BRAID_IB_GID_INDEX", "NCCL_IB_GID_INDEX", "", "RoCE GID table index; empty = auto (RoCE v2, IPv4-mapped first)"},
+    {"BRAID_IB_TIMEOUT", "NCCL_IB_TIMEOUT", "14", "ibverbs ack timeout exponent: 4.096us * 2^N per retry (1..31)"},
+    {"BRAID_IB_RETRY_CNT", "NCCL_IB_RETRY_CNT", "7", "ibverbs retransmissions before a dead peer fails the queue pair (0..7)"},
+    {"BRAID_IB_TC", "NCCL_IB_TC", "0", "ibverbs traffic class (RoCE: DSCP << 2), 0..255"},
+    {"BRAID_IB_SL", "NCCL_IB_SL", "0", "ibverbs service level, 0..15"},
+    {"BRAID_IB_QPS_PER_PEER", "NCCL_IB_QPS_PER_CONNECTION", "1", "Reliable queue pairs per ibverbs peer; chunks rotate over them (1..16)"},
     {"BRAID_TCP_SOCKETS", nullptr, "2", "Sockets per tcp peer; large messages are striped across them"},
     {"BRAID_CHUNK", nullptr, "512K", "Pipeline slice size of ring collectives, in bytes"},
     {"BRAID_ALGO", "NCCL_ALGO", "",
@@ -36,10 +44,18 @@ const std::vector<Setting> kSettings = {
     {"BRAID_TOPO_FILE", nullptr, "", "Topology JSON to use instead of probing this machine (pose as another node)"},
 };
 
-std::mutex gMutex;
-std::unique_ptr<Env> gEnv;
-// Earlier settings stay alive: references handed out before a reload remain valid.
-std::vector<std::unique_ptr<Env>> gRetired;
+// The settings in force, and earlier ones: references handed out before a reload stay
+// valid. Never destroyed: a detached bootstrap root (UniqueId::create) may still read
+// settings while the process runs its exit handlers.
+struct Settings {
+  std::mutex mutex;
+  std::unique_ptr<Env> current;
+  std::vector<std::unique_ptr<Env>> retired;
+};
+Settings& settings() {
+  static Settings* s = new Settings;
+  return *s;
+}
 
 const Setting* find(const char* name) {
   for (const auto& s : kSettings)
@@ -83,16 +99,18 @@ Env::Env() {
 }
 
 const Env& Env::get() {
-  std::lock_guard<std::mutex> lock(gMutex);
-  if (!gEnv) gEnv.reset(new Env());
-  return *gEnv;
+  Settings& s = settings();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.current) s.current.reset(new Env());
+  return *s.current;
 }
 
 void Env::reload() {
   auto fresh = std::unique_ptr<Env>(new Env());
-  std::lock_guard<std::mutex> lock(gMutex);
-  if (gEnv) gRetired.push_back(std::move(gEnv));
-  gEnv = std::move(fresh);
+  Settings& s = settings();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.current) s.retired.push_back(std::move(s.current));
+  s.current = std::move(fresh);
 }
 
 const std::vector<Setting>& Env::table() { return kSettings; }

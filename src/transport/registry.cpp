@@ -1,6 +1,7 @@
 #include <braid/error.h>
 
 #include "core/env.h"
+#include "transport/ibverbs/verbs_transport.h"
 #include "transport/transport.h"
 
 #include <sstream>
@@ -16,6 +17,7 @@ struct Entry {
 // Priority order: the first transport that can reach a peer is used for it.
 const Entry kTransports[] = {
     {"shm", makeShmTransport},
+    {"ibverbs", makeIbverbsTransport},  // only where an RDMA device is usable; else it steps aside
     {"tcp", makeTcpTransport},
 };
 
