@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -156,12 +155,14 @@ std::string checkExact(const SimCase& c, const std::vector<SimPlan>& plans) {
       // NCCL's in-place layouts: the input lives inside the output (or vice versa).
       if (c.collective == Collective::ReduceScatter) {
         out[r].assign(inN + 1, kGuard);
-        std::memcpy(out[r].data(), in[r].data(), inN * 8);
+        // std::copy, not memcpy: with count 0 the input vector's data() is null, which
+        // memcpy may not be given even for zero bytes.
+        std::copy(in[r].begin(), in[r].end(), out[r].begin());
         input = out[r].data();
         output = out[r].data() + r * c.count;
       } else {
         std::size_t at = c.collective == Collective::AllGather ? r * c.count : 0;
-        std::memcpy(out[r].data() + at, in[r].data(), inN * 8);
+        std::copy(in[r].begin(), in[r].end(), out[r].begin() + static_cast<std::ptrdiff_t>(at));
         input = out[r].data() + at;
       }
       in[r] = {};  // the copy inside the output is the input now

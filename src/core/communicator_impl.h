@@ -147,7 +147,7 @@ class CommunicatorImpl final : private StatusEvents {
   std::string failure_;
   ErrorContext failureCtx_;
 
-  std::timed_mutex execMutex_;  // one plan runs at a time; abort() waits for it, bounded
+  std::mutex execMutex_;  // one plan runs at a time; abort() waits for it, bounded
   std::mutex queueMutex_;
   std::condition_variable queueCv_;
   std::deque<std::pair<CollectiveCall, std::shared_ptr<WorkState>>> queue_;

@@ -6,6 +6,7 @@
 #include "algorithms/collective.h"
 #include "expected_values.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -114,6 +115,8 @@ struct Checker {
     }
     std::string what = std::string(braid::toString(t)) + " " + std::string(braid::toString(op)) + " count " +
                        std::to_string(count) + (inPlace ? " in-place " : " ");
+    // Copies below use std::copy: at count 0 `in` is empty and in.data() may be null,
+    // which memcpy may not be given even for zero bytes.
     std::vector<unsigned char> in, out;
     auto guard = [&](std::vector<unsigned char>& v, std::size_t bytes) { v.assign(bytes + 16, 0xA5); };
     switch (coll) {
@@ -122,7 +125,7 @@ struct Checker {
         guard(out, count * e);
         in.resize(count * e);
         fill(in, t, op, r, count, 0, seed);
-        if (inPlace) std::memcpy(out.data(), in.data(), in.size());
+        if (inPlace) std::copy(in.begin(), in.end(), out.begin());
         comm.allReduce(inPlace ? out.data() : in.data(), out.data(), count, t, red);
         compare(what, out.data(), count, t, [&](std::size_t i, void* w) { std::memcpy(w, reduction(t, op, i, seed), e); });
         break;
@@ -132,7 +135,7 @@ struct Checker {
         guard(out, count * e);
         in.resize(count * e);
         fill(in, t, op, r, count, 0, seed);
-        if (inPlace) std::memcpy(out.data(), in.data(), in.size());
+        if (inPlace) std::copy(in.begin(), in.end(), out.begin());
         comm.reduce(inPlace ? out.data() : in.data(), out.data(), count, t, red, root);
         if (r == root)
           compare(what, out.data(), count, t, [&](std::size_t i, void* w) { std::memcpy(w, reduction(t, op, i, seed), e); });
@@ -166,7 +169,7 @@ struct Checker {
         unsigned char* send = in.data();
         if (inPlace) {
           send = out.data() + static_cast<std::size_t>(r) * count * e;
-          std::memcpy(send, in.data(), in.size());
+          std::copy(in.begin(), in.end(), send);
         }
         comm.allGather(send, out.data(), count, t);
         compare(what, out.data(), count * N, t, [&](std::size_t i, void* w) {
@@ -179,7 +182,7 @@ struct Checker {
         guard(out, count * e);
         in.resize(count * e);
         fill(in, t, ReduceOp::Sum, r, count, 0, seed);
-        if (inPlace && r == root) std::memcpy(out.data(), in.data(), in.size());
+        if (inPlace && r == root) std::copy(in.begin(), in.end(), out.begin());
         comm.broadcast(inPlace ? out.data() : in.data(), out.data(), count, t, root);
         compare(what, out.data(), count, t, [&](std::size_t i, void* w) { std::memcpy(w, input(t, ReduceOp::Sum, root, i, seed), e); });
         break;
@@ -189,7 +192,7 @@ struct Checker {
         guard(out, count * N * e);
         in.resize(count * N * e);
         fill(in, t, ReduceOp::Sum, r, count * N, 0, seed);
-        if (inPlace) std::memcpy(out.data(), in.data(), in.size());
+        if (inPlace) std::copy(in.begin(), in.end(), out.begin());
         comm.allToAll(inPlace ? out.data() : in.data(), out.data(), count, t);
         compare(what, out.data(), count * N, t, [&](std::size_t i, void* w) {
           std::memcpy(w, input(t, ReduceOp::Sum, static_cast<int>(i / count), r * count + i % count, seed), e);

@@ -13,17 +13,55 @@
 namespace {
 thread_local bool tCounting = false;
 std::atomic<long> gAllocations{0};
+
+// Every form of operator new below comes through these two, so the count sees array,
+// nothrow and over-aligned allocations too, and every block of this binary is malloc'd
+// (or posix_memalign'd) and released with free. Replacing only some of the forms would
+// leave the others to the sanitizer runtime's own allocator, and a block from one freed
+// by the other is an alloc-dealloc mismatch under AddressSanitizer.
+void* counted(std::size_t n) noexcept {
+  if (tCounting) gAllocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n ? n : 1);
+}
+void* countedAligned(std::size_t n, std::align_val_t align) noexcept {
+  if (tCounting) gAllocations.fetch_add(1, std::memory_order_relaxed);
+  void* p = nullptr;
+  // posix_memalign, unlike aligned_alloc, takes a size that is not a multiple of the
+  // alignment; over-aligned alignments are powers of two above sizeof(void*).
+  return posix_memalign(&p, static_cast<std::size_t>(align), n ? n : 1) == 0 ? p : nullptr;
+}
+void* orThrow(void* p) {
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+// Out of line on purpose: inlined into a new-expression's cleanup, a bare free() makes
+// GCC warn that memory from operator new is freed with free (-Wmismatched-new-delete),
+// though both sides are ours and match.
+[[gnu::noinline]] void release(void* p) noexcept { std::free(p); }
 }  // namespace
 
 // Replaces the global allocator for this test binary; it only counts, for threads
 // that asked to be counted.
-void* operator new(std::size_t n) {
-  if (tCounting) gAllocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void* operator new(std::size_t n) { return orThrow(counted(n)); }
+void* operator new[](std::size_t n) { return orThrow(counted(n)); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted(n); }
+void* operator new(std::size_t n, std::align_val_t a) { return orThrow(countedAligned(n, a)); }
+void* operator new[](std::size_t n, std::align_val_t a) { return orThrow(countedAligned(n, a)); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept { return countedAligned(n, a); }
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept { return countedAligned(n, a); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete(void* p, std::align_val_t) noexcept { release(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
 
 namespace braid {
 namespace {
