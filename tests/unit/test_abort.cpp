@@ -5,6 +5,7 @@
 
 #include "core/communicator_impl.h"
 #include "core/env.h"
+#include "scoped_env.h"
 
 #include <gtest/gtest.h>
 
@@ -27,24 +28,7 @@ using testing::runRanks;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-class ScopedSetting {
- public:
-  ScopedSetting(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
-    setenv(name, value, 1);
-    Env::reload();
-  }
-  ~ScopedSetting() {
-    if (had_) setenv(name_, old_.c_str(), 1);
-    else unsetenv(name_);
-    Env::reload();
-  }
-
- private:
-  const char* name_;
-  std::string old_;
-  bool had_ = false;
-};
+using testing::ScopedEnv;
 
 // Counts down to zero; waits are bounded.
 class Countdown {
@@ -86,7 +70,7 @@ std::string messageOf(std::exception_ptr e) { return RankOutcome{std::move(e)}.m
 double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 TEST(Abort, EndsACallBlockedOnAPeerThatNeverCallsWithinASecond) {
-  ScopedSetting timeout("BRAID_TIMEOUT", "60s");  // the call must end by abort, not by deadline
+  ScopedEnv timeout("BRAID_TIMEOUT", "60s");  // the call must end by abort, not by deadline
   Countdown rank0Done(1);
   RankOutcome blocked;
   bool wasInCall = false;
@@ -140,7 +124,7 @@ TEST(Abort, EndsACallBlockedOnAPeerThatNeverCallsWithinASecond) {
 }
 
 TEST(Abort, EndsAsyncWorkInFlightAndQueued) {
-  ScopedSetting timeout("BRAID_TIMEOUT", "60s");
+  ScopedEnv timeout("BRAID_TIMEOUT", "60s");
   Countdown rank0Done(1);
   std::vector<RankOutcome> works(3);
   double abortSeconds = -1;
@@ -197,7 +181,7 @@ Held held() { return {countEntries("/proc/self/fd"), countEntries("/proc/self/ta
 
 TEST(Abort, FreesEverythingAtOnceAndANewCommunicatorWorks) {
   for (const char* transports : {"shm", "tcp"}) {
-    ScopedSetting which("BRAID_TRANSPORTS", transports);
+    ScopedEnv which("BRAID_TRANSPORTS", transports);
     const int ranks = 3;
     const Held before = held();
     Countdown computed(ranks), aborted(ranks), checked(1);

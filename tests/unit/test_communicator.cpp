@@ -4,6 +4,7 @@
 
 #include "bootstrap/bootstrap.h"
 #include "core/env.h"
+#include "scoped_env.h"
 
 #include <gtest/gtest.h>
 
@@ -18,25 +19,7 @@ namespace {
 using testing::RankOutcome;
 using testing::runRanks;
 
-// Sets an environment variable for one test and re-reads the settings.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
-    setenv(name, value, 1);
-    Env::reload();
-  }
-  ~ScopedEnv() {
-    if (had_) setenv(name_, old_.c_str(), 1);
-    else unsetenv(name_);
-    Env::reload();
-  }
-
- private:
-  const char* name_;
-  std::string old_;
-  bool had_ = false;
-};
+using testing::ScopedEnv;
 
 void expectAllOk(const std::vector<RankOutcome>& outcomes) {
   for (std::size_t r = 0; r < outcomes.size(); ++r) EXPECT_FALSE(outcomes[r].error) << "rank " << r << ": " << outcomes[r].message();

@@ -5,6 +5,7 @@
 #include "transport/ibverbs/hca_spec.h"
 #include "transport/ibverbs/verbs_endpoint.h"
 #include "transport/ibverbs/verbs_settings.h"
+#include "scoped_env.h"
 
 #include <braid/error.h>
 
@@ -183,24 +184,7 @@ TEST(IbGid, SettingTextIsANumberOrAuto) {
   EXPECT_THROW(parseGidIndexSetting("-2"), InvalidArgument);
 }
 
-// Sets an environment variable (NCCL alias or not) for one scope, and Env with it.
-class ScopedVar {
- public:
-  ScopedVar(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value, 1);
-    Env::reload();
-  }
-  ~ScopedVar() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
-    Env::reload();
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using testing::ScopedEnv;
 
 TEST(IbSettings, DefaultsAndNcclAliases) {
   IbSettings d = readIbSettings();
@@ -208,10 +192,10 @@ TEST(IbSettings, DefaultsAndNcclAliases) {
   EXPECT_EQ(d.retryCount, 7);
   EXPECT_EQ(d.qpsPerPeer, 1);
   EXPECT_EQ(d.gidIndex, -1);
-  ScopedVar hca("NCCL_IB_HCA", "=rxe0:1");
-  ScopedVar gid("NCCL_IB_GID_INDEX", "1");
-  ScopedVar qps("NCCL_IB_QPS_PER_CONNECTION", "2");
-  ScopedVar tc("NCCL_IB_TC", "106");
+  ScopedEnv hca("NCCL_IB_HCA", "=rxe0:1");
+  ScopedEnv gid("NCCL_IB_GID_INDEX", "1");
+  ScopedEnv qps("NCCL_IB_QPS_PER_CONNECTION", "2");
+  ScopedEnv tc("NCCL_IB_TC", "106");
   IbSettings s = readIbSettings();
   EXPECT_TRUE(s.hca.exact);
   EXPECT_TRUE(s.hca.accepts("rxe0", 1));
@@ -224,7 +208,7 @@ TEST(IbSettings, OutOfRangeValuesNameTheVariable) {
   for (auto [name, value] : {std::pair{"BRAID_IB_TIMEOUT", "0"}, {"BRAID_IB_TIMEOUT", "32"},
                              {"BRAID_IB_RETRY_CNT", "8"}, {"BRAID_IB_SL", "16"}, {"BRAID_IB_TC", "x"},
                              {"BRAID_IB_QPS_PER_PEER", "0"}}) {
-    ScopedVar v(name, value);
+    ScopedEnv v(name, value);
     try {
       readIbSettings();
       ADD_FAILURE() << name << "=" << value << " accepted";

@@ -6,6 +6,7 @@
 // that side.
 #include "core/env.h"
 #include "rank_threads.h"
+#include "scoped_env.h"
 
 #include <braid/braid.h>
 
@@ -24,23 +25,7 @@ namespace {
 
 using testing::runRanks;
 
-class ScopedVar {
- public:
-  ScopedVar(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value, 1);
-    Env::reload();
-  }
-  ~ScopedVar() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
-    Env::reload();
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using testing::ScopedEnv;
 
 bool rdmaDevicePresent() {
 #ifdef BRAID_HAVE_IBVERBS
@@ -58,11 +43,11 @@ class IbverbsWithoutDevice : public ::testing::Test {
   void SetUp() override {
     if (rdmaDevicePresent()) GTEST_SKIP() << "an RDMA device is present: the device-less path does not apply";
   }
-  ScopedVar timeout_{"BRAID_TIMEOUT", "30s"};
+  ScopedEnv timeout_{"BRAID_TIMEOUT", "30s"};
 };
 
 TEST_F(IbverbsWithoutDevice, TcpTakesEveryPeerWhenIbverbsComesFirst) {
-  ScopedVar transports("BRAID_TRANSPORTS", "ibverbs,tcp");
+  ScopedEnv transports("BRAID_TRANSPORTS", "ibverbs,tcp");
   std::string used[2];
   int sums[2] = {-1, -1};
   auto outcome = runRanks(2, [&](Communicator& comm) {
@@ -79,7 +64,7 @@ TEST_F(IbverbsWithoutDevice, TcpTakesEveryPeerWhenIbverbsComesFirst) {
 }
 
 TEST_F(IbverbsWithoutDevice, IbverbsAloneFailsAtInitNamingTheRank) {
-  ScopedVar transports("BRAID_TRANSPORTS", "ibverbs");
+  ScopedEnv transports("BRAID_TRANSPORTS", "ibverbs");
   auto outcome = runRanks(2, [](Communicator&) {});
   for (int r = 0; r < 2; ++r) {
     ASSERT_TRUE(outcome[r].error) << "rank " << r << " initialised with no RDMA device and no fallback";
@@ -96,7 +81,7 @@ TEST_F(IbverbsWithoutDevice, IbverbsAloneFailsAtInitNamingTheRank) {
 
 TEST_F(IbverbsWithoutDevice, DefaultTransportListStillWorks) {
   // shm,ibverbs,tcp by default: shm takes both ranks of this host, ibverbs steps aside.
-  ScopedVar debug("BRAID_DEBUG", "WARN");
+  ScopedEnv debug("BRAID_DEBUG", "WARN");
   auto outcome = runRanks(2, [](Communicator& comm) {
     float v = 1.5f;
     comm.allReduce(&v, &v, 1, DataType::Float32, ReduceOp::Sum);
@@ -107,9 +92,9 @@ TEST_F(IbverbsWithoutDevice, DefaultTransportListStillWorks) {
 }
 
 TEST(IbverbsSettingsAtInit, MalformedHcaStopsInitNamingTheVariable) {
-  ScopedVar transports("BRAID_TRANSPORTS", "ibverbs,tcp");
-  ScopedVar hca("BRAID_IB_HCA", "mlx5_0:zero");
-  ScopedVar timeout("BRAID_TIMEOUT", "30s");
+  ScopedEnv transports("BRAID_TRANSPORTS", "ibverbs,tcp");
+  ScopedEnv hca("BRAID_IB_HCA", "mlx5_0:zero");
+  ScopedEnv timeout("BRAID_TIMEOUT", "30s");
   auto outcome = runRanks(2, [](Communicator&) {});
   for (int r = 0; r < 2; ++r) {
 #ifdef BRAID_HAVE_IBVERBS

@@ -5,6 +5,7 @@
 #include "transport/doorbell.h"
 #include "transport/shm/ring.h"
 #include "transport/shm/shm_transport.h"
+#include "scoped_env.h"
 
 #include <braid/error.h>
 #include <gtest/gtest.h>
@@ -34,30 +35,7 @@ using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<unsigned char>;
 constexpr auto kLimit = std::chrono::seconds(60);
 
-// Sets (or, with nullptr, clears) an environment variable while alive, and makes Env
-// re-read it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value)
-      setenv(name, value, 1);
-    else
-      unsetenv(name);
-    Env::reload();
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-    Env::reload();
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using testing::ScopedEnv;
 
 std::uint64_t ringBytes() { return ringCapacity(Env::get().shmBufferBytes()); }
 

@@ -7,6 +7,7 @@
 #include "core/socket.h"
 #include "transport/tcp/tcp_connection.h"
 #include "transport/transport.h"
+#include "scoped_env.h"
 
 #include <braid/error.h>
 
@@ -33,24 +34,7 @@ constexpr std::size_t kMiB = 1 << 20;
 constexpr std::size_t kPiece = tcp::kPieceBytes;
 const std::array<unsigned char, 16> kSecret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
-// Sets an environment variable for one scope, and Env with it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-    Env::reload();
-  }
-  ~ScopedEnv() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
-    Env::reload();
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using testing::ScopedEnv;
 
 // Every test runs under a short BRAID_TIMEOUT, so that a setup bug fails instead of hanging.
 class Tcp : public ::testing::Test {
@@ -530,7 +514,9 @@ TEST_F(Tcp, ANoticeFollowsTheMessageUnderWayOnEverySocketCount) {
     }
     // With one socket the stream before the notice is exactly the first message. (With
     // more, the lane carrying the notice may reach it before the others finish.)
-    if (std::string(k) == "1") EXPECT_TRUE(got == first) << "the message under way was not finished intact";
+    if (std::string(k) == "1") {
+      EXPECT_TRUE(got == first) << "the message under way was not finished intact";
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include "core/host_identity.h"
 #include "topology/nic_sysfs.h"
 #include "topology/topology.h"
+#include "scoped_env.h"
 
 #include <braid/error.h>
 #include <gtest/gtest.h>
@@ -20,22 +21,7 @@ namespace {
 const std::string kDgxFile =
     (std::filesystem::path(__FILE__).parent_path().parent_path() / "data/topology/dgx-2socket-8gpu-8nic.json").string();
 
-// Sets an environment variable for one scope and puts back what was there.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using testing::ScopedEnv;
 
 // The error text topologyFromJson gives for `json`, or "" when it loads.
 std::string loadError(const std::string& json) {
