@@ -10,15 +10,5 @@ set -euo pipefail
 # ibverbs-providers let it find devices, Soft-RoCE (rxe) included.
 packages=(g++ cmake make pkg-config libgtest-dev iproute2 libhwloc-dev nlohmann-json3-dev clang libclang-rt-14-dev
           libibverbs-dev rdma-core ibverbs-providers)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+. "$(dirname "$0")/lib/apt_install.sh"
+install_missing install-deps "${packages[@]}"
