@@ -24,9 +24,9 @@ ln -sf /proc/self/fd /dev/fd
 ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
-# The host's /tmp and /run came along read-only-under-overlay; a fresh tmpfs keeps the
-# guest's scratch files out of the host's clutter and out of the overlay's copy-up.
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# /run gets a fresh tmpfs: the host's sockets and pid files there mean nothing here.
+# /tmp stays the host's (writable through the overlay): a build tree may live there,
+# as a CI clone under /tmp does.
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p "$SHARE"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share "$SHARE" || die "mount of the share"
