@@ -152,7 +152,14 @@ StatusBoard::StatusBoard(Bootstrap& bootstrap, const std::array<unsigned char, 1
   if (size_ > 1) thread_ = std::thread([this] { serve(); });
 }
 
-StatusBoard::~StatusBoard() { close(false); }
+StatusBoard::~StatusBoard() {
+  close(false);
+  // Only here: until the board is destroyed another thread may still call wake() (a
+  // failing call's notice racing an abort), and a descriptor closed under it could be
+  // reused by an unrelated file that would then get the wake-up byte.
+  for (int& fd : wakeFds_)
+    if (fd >= 0) ::close(fd), fd = -1;
+}
 
 void StatusBoard::enterCollective(const CallDesc& d) {
   std::lock_guard<std::mutex> lock(recordMutex_);
@@ -262,10 +269,12 @@ void StatusBoard::close(bool goodbye) {
     if (waiting.empty() || deadline.expired()) break;
     ::poll(waiting.data(), waiting.size(), deadline.remainingMs(50));
   }
-  for (auto& p : peers_)
-    if (p) p->socket.close();
-  for (int& fd : wakeFds_)
-    if (fd >= 0) ::close(fd), fd = -1;
+  // Under each peer's write lock: a notice posted by another thread may be sending.
+  for (auto& p : peers_) {
+    if (!p) continue;
+    std::lock_guard<std::mutex> lock(p->writeMutex);
+    p->socket.close();
+  }
 }
 
 void StatusBoard::markClosed(int peer, Link how, const std::string& why) {
