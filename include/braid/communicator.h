@@ -15,8 +15,17 @@
 ///   default). BRAID_CHECK=full also swaps every call's description between the ranks
 ///   before any data moves, and every rank throws a RemoteError listing which ranks
 ///   called what. BRAID_CHECK=off checks message sizes only.
-/// - `stream` is reserved for CUDA streams; on host memory pass nullptr. Host calls
-///   return when the result is in the receive buffer.
+/// - Host memory (pageable or pinned) with a null `stream`: the call returns when the
+///   result is in the receive buffer. CUDA memory (device or managed), or any non-null
+///   `stream` (a cudaStream_t): the call is enqueued on the stream and returns at once;
+///   it reads its inputs after the work before it on the stream, and work enqueued after
+///   it sees its results. With CUDA memory a null stream is the legacy default stream.
+///   Pageable host memory cannot be used with a stream, nor device memory of another GPU
+///   than the rank's (the one of its first stream, or current at its first CUDA call).
+///   A failure after such a call returned breaks the communicator (asyncError() and every
+///   later call report it), and its stream goes on within BRAID_TIMEOUT. Several ranks
+///   may share a GPU, each with its own stream. Streams in CUDA graph capture are refused
+///   (UnsupportedError) for now. A build without CUDA refuses streams.
 /// - Arguments are checked before anything is sent; a bad one throws InvalidArgument
 ///   naming the argument and the rank. Failures of peers throw RemoteError, deadlines
 ///   (BRAID_TIMEOUT) TimeoutError. A TimeoutError also says what every other rank was
@@ -98,8 +107,9 @@ class Communicator {
   /// send and recv hold size()*count elements; block j of rank i goes to block i of rank j.
   void allToAll(const void* send, void* recv, std::size_t count, DataType type,
                 Stream stream = nullptr);
-  /// Point to point. Outside a group each call completes before returning (so a send
-  /// waits for the matching recv); inside groupStart()/groupEnd() they run together.
+  /// Point to point. Outside a group each call on host memory completes before returning
+  /// (so a send waits for the matching recv); inside groupStart()/groupEnd() they run
+  /// together. Every call of a group uses the same stream, or none with host memory.
   void send(const void* buf, std::size_t count, DataType type, int peer, Stream stream = nullptr);
   void recv(void* buf, std::size_t count, DataType type, int peer, Stream stream = nullptr);
   /// Collects the calls that follow (send/recv and collectives) and runs them together
@@ -108,8 +118,8 @@ class Communicator {
   void groupEnd();
   void barrier();
 
-  /// Asynchronous forms: return at once; the buffers must stay valid until wait().
-  /// Operations run in the order they were issued.
+  /// Asynchronous forms, on host memory: return at once; the buffers must stay valid
+  /// until wait(). Operations run in the order they were issued.
   Work allReduceAsync(const void* send, void* recv, std::size_t count, DataType type, Reduction op);
   Work allGatherAsync(const void* send, void* recv, std::size_t sendCount, DataType type);
   Work reduceScatterAsync(const void* send, void* recv, std::size_t recvCount, DataType type,

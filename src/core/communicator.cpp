@@ -31,11 +31,20 @@ void checkRank(const CommunicatorImpl& c, const char* call, const char* name, in
            std::to_string(c.size()) + ")");
 }
 
-void checkStream(const CommunicatorImpl& c, const char* call, Stream stream) {
-  if (stream)
-    throw UnsupportedError("rank " + std::to_string(c.rank()) + ": " + call +
-                               ": a CUDA stream was given, but this build runs host memory only",
-                           ErrorContext{c.rank(), -1, "", ""});
+// A group runs on the host or on one CUDA stream: its members must agree.
+void joinGroup(CommunicatorImpl& c, const char* call, CallPath path, Stream stream) {
+  if (c.groupCollectives.empty() && c.groupOps.empty()) {
+    c.groupPath = path;
+    c.groupStream = stream;
+    return;
+  }
+  const std::string me = "rank " + std::to_string(c.rank()) + ": " + call + ": ";
+  if (path != c.groupPath)
+    throw UnsupportedError(me + "a group cannot mix calls on host memory with calls on CUDA memory or a stream; "
+                           "group them separately", ErrorContext{c.rank(), -1, "", ""});
+  if (path == CallPath::Stream && stream != c.groupStream)
+    throw UnsupportedError(me + "argument 'stream' differs from the stream of the group's earlier calls; every call "
+                           "of a group must use the same stream", ErrorContext{c.rank(), -1, "", ""});
 }
 
 }  // namespace
@@ -74,9 +83,9 @@ bool reduces(Collective c) {
   return c == Collective::AllReduce || c == Collective::ReduceScatter || c == Collective::Reduce;
 }
 
-// The checks every collective shares; `name` is the API call, for the message.
-void validate(const CommunicatorImpl& c, const char* name, const CollectiveCall& call, Stream stream) {
-  checkStream(c, name, stream);
+// The checks every collective shares; `name` is the API call, for the message. Returns
+// where the call runs: on the host, or staged on a CUDA stream.
+CallPath validate(CommunicatorImpl& c, const char* name, const CollectiveCall& call, Stream stream) {
   checkType(c, name, call.type);
   if (reduces(call.collective)) checkOp(c, name, call.op);
   bool rooted = call.collective == Collective::Broadcast || call.collective == Collective::Reduce;
@@ -86,15 +95,28 @@ void validate(const CommunicatorImpl& c, const char* name, const CollectiveCall&
   bool writesRecv = call.collective != Collective::Reduce || c.rank() == call.root;
   if (readsSend) checkBuffer(c, name, "sendbuff", call.send, call.count);
   if (writesRecv) checkBuffer(c, name, "recvbuff", call.recv, call.count);
+  return c.device().route(name, stream, {{"sendbuff", readsSend ? call.send : nullptr},
+                                         {"recvbuff", writesRecv ? call.recv : nullptr}});
 }
 
 void submit(CommunicatorImpl& c, const char* name, const CollectiveCall& call, Stream stream) {
-  validate(c, name, call, stream);
-  if (c.groupDepth > 0) c.groupCollectives.push_back(call);
-  else c.run(call);
+  const CallPath path = validate(c, name, call, stream);
+  if (c.groupDepth > 0) {
+    joinGroup(c, name, path, stream);
+    c.groupCollectives.push_back(call);
+  } else if (path == CallPath::Stream) {
+    c.runOnStream(name, stream, {call}, {}, {});
+  } else {
+    c.run(call);
+  }
 }
 
+// The asynchronous forms take host memory: Work::wait() is their only completion.
 Work submitAsync(CommunicatorImpl& c, const char* name, const CollectiveCall& call) {
+  for (BufferArg b : {BufferArg{"sendbuff", call.send}, BufferArg{"recvbuff", call.recv}})
+    if (c.device().isCudaMemory(name, b))
+      c.fail(std::string(name) + ": argument '" + b.name + "' is CUDA memory; the asynchronous forms take host "
+             "memory: for CUDA memory pass a stream to the blocking form, which returns at once");
   validate(c, name, call, nullptr);
   return Work(c.runAsync(call));
 }
@@ -135,13 +157,15 @@ namespace {
 void pointToPoint(Communicator& self, CommunicatorImpl& c, bool isSend, void* buf, std::size_t count, DataType type,
                   int peer, Stream stream) {
   const char* name = isSend ? "send" : "recv";
-  checkStream(c, name, stream);
   checkType(c, name, type);
   checkRank(c, name, "peer", peer);
-  checkBuffer(c, name, isSend ? "sendbuff" : "recvbuff", buf, count);
+  const char* argument = isSend ? "sendbuff" : "recvbuff";
+  checkBuffer(c, name, argument, buf, count);
   if (peer == c.rank() && c.groupDepth == 0)
     c.fail(std::string(name) + ": with itself outside groupStart()/groupEnd() would never complete; group the send "
            "with its recv");
+  const CallPath path = c.device().route(name, stream, {{argument, count > 0 ? buf : nullptr}});
+  joinGroup(c, name, path, stream);
   self.groupStart();
   c.groupOps.push_back({isSend, peer, count * sizeOf(type)});
   c.groupBuffers.push_back(buf);
@@ -169,15 +193,26 @@ void Communicator::groupEnd() {
   auto collectives = std::move(c.groupCollectives);
   auto ops = std::move(c.groupOps);
   auto buffers = std::move(c.groupBuffers);
+  const CallPath path = c.groupPath;
+  const Stream stream = c.groupStream;
   c.groupCollectives.clear();
   c.groupOps.clear();
   c.groupBuffers.clear();
+  c.groupPath = CallPath::Host;
+  c.groupStream = nullptr;
   int selfSends = 0, selfRecvs = 0;
   for (const auto& op : ops)
     if (op.peer == c.rank()) (op.isSend ? selfSends : selfRecvs)++;
   if (selfSends != selfRecvs)
     c.fail("groupEnd: " + std::to_string(selfSends) + " sends to itself but " + std::to_string(selfRecvs) +
            " receives from itself in the group");
+  if (path == CallPath::Stream) {
+    // A lone send or recv is a group of one (pointToPoint): name it as the caller did.
+    const bool lone = collectives.empty() && ops.size() == 1;
+    const char* name = lone ? (ops[0].isSend ? "send" : "recv") : "groupEnd";
+    c.runOnStream(name, stream, std::move(collectives), std::move(ops), std::move(buffers));
+    return;
+  }
   // Collectives run in issue order (every rank issues the same ones), then the fused send/recv.
   for (const auto& call : collectives) c.run(call);
   if (!ops.empty()) c.runPointToPoint(ops, buffers);

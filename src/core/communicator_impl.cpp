@@ -28,7 +28,7 @@ void WorkState::finish(std::exception_ptr e) {
 }
 
 CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::unique_ptr<BootstrapRoot> root)
-    : rank_(rank), size_(size), root_(std::move(root)) {
+    : rank_(rank), size_(size), root_(std::move(root)), device_(std::make_unique<DeviceSide>(rank)) {
   log::setRank(rank);
   const Env& env = Env::get();
   check_ = env.checkLevel();
@@ -118,6 +118,9 @@ CommunicatorImpl::~CommunicatorImpl() {
   }
   queueCv_.notify_all();
   if (worker_.joinable()) worker_.join();
+  // The worker has run (or given up on) every staged call; the streams copy their last
+  // results back. A stream held up longer by other work keeps its staging (leaked).
+  device_->shutdown(std::min<std::chrono::milliseconds>(Env::get().timeout(), std::chrono::seconds(10)));
   // The goodbye tells peers this rank left on purpose: they record no error.
   if (board_) board_->close(true);
 }
@@ -206,7 +209,7 @@ void CommunicatorImpl::abort() {
     board_->notifyAll(cause, notice, culprit);
     board_->close(true);  // a deliberate end: peers keep this rank's last record
   }
-  std::deque<std::pair<CollectiveCall, std::shared_ptr<WorkState>>> queued;
+  std::deque<Queued> queued;
   {
     std::lock_guard<std::mutex> lock(queueMutex_);
     stopping_ = true;
@@ -214,9 +217,10 @@ void CommunicatorImpl::abort() {
   }
   queueCv_.notify_all();
   for (auto& item : queued)
-    item.second->finish(std::make_exception_ptr(AbortedError(
-        "rank " + std::to_string(rank_) + ": " + toString(item.first.collective) + " was never run: the communicator was aborted",
+    item.state->finish(std::make_exception_ptr(AbortedError(
+        "rank " + std::to_string(rank_) + ": " + item.what + " was never run: the communicator was aborted",
         ErrorContext{rank_, -1, "", ""})));
+  queued.clear();  // dropped staged work releases its streams now, while their ticket word exists
   // The executor notices the flag within ~100 ms; a second is the bound promised. Polled
   // with try_lock rather than a timed lock: GCC 12's ThreadSanitizer does not see the
   // pthread_mutex_clocklock that try_lock_for uses, and then reports false races.
@@ -229,6 +233,8 @@ void CommunicatorImpl::abort() {
     return;
   }
   releaseResources();
+  // The bound left for streams to copy back what they hold; staging they still hold stays.
+  device_->shutdown(std::chrono::milliseconds(200));
   exec.unlock();
   if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
 }
@@ -479,6 +485,10 @@ void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallD
 void CommunicatorImpl::runPointToPoint(const std::vector<P2POp>& ops, const std::vector<void*>& buffers) {
   drainAsync();
   std::lock_guard<std::mutex> lock(execMutex_);
+  runPointToPointLocked(ops, buffers);
+}
+
+void CommunicatorImpl::runPointToPointLocked(const std::vector<P2POp>& ops, const std::vector<void*>& buffers) {
   refuseIfBroken();
   board_->enterPointToPoint();
   try {
@@ -534,13 +544,25 @@ std::shared_ptr<WorkState> CommunicatorImpl::runAsync(const CollectiveCall& call
     }
     return state;
   }
+  enqueueWork(Queued{call, state, nullptr, toString(call.collective)});
+  return state;
+}
+
+void CommunicatorImpl::enqueueWork(Queued item) {
   {
     std::lock_guard<std::mutex> lock(queueMutex_);
-    queue_.emplace_back(call, state);
+    if (stopping_) {
+      // abort() on another thread got here first; the item is dropped (staged work
+      // releases its stream) and the caller hears why.
+      item.state->finish(std::make_exception_ptr(AbortedError(
+          "rank " + std::to_string(rank_) + ": " + item.what + " was never run: the communicator was aborted",
+          ErrorContext{rank_, -1, "", ""})));
+      return;
+    }
+    queue_.push_back(std::move(item));
     if (!worker_.joinable()) worker_ = std::thread([this] { workerLoop(); });
   }
   queueCv_.notify_all();
-  return state;
 }
 
 void CommunicatorImpl::workerLoop() {
@@ -548,18 +570,23 @@ void CommunicatorImpl::workerLoop() {
   for (;;) {
     queueCv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;
-    auto [call, state] = queue_.front();
+    Queued item = std::move(queue_.front());
     queue_.pop_front();
     workerBusy_ = true;
     lock.unlock();
     std::exception_ptr error;
     try {
-      std::lock_guard<std::mutex> exec(execMutex_);
-      execute(call);
+      if (item.staged) {
+        item.staged();
+      } else {
+        std::lock_guard<std::mutex> exec(execMutex_);
+        execute(item.call);
+      }
     } catch (...) {
       error = std::current_exception();
     }
-    state->finish(error);
+    item.state->finish(error);
+    item = Queued{};  // staged work lets go of its stream before the queue looks idle
     lock.lock();
     workerBusy_ = false;
     queueCv_.notify_all();

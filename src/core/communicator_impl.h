@@ -9,6 +9,7 @@
 #include "bootstrap/bootstrap.h"
 #include "core/algorithm_choice.h"
 #include "core/call_record.h"
+#include "core/cuda/device_side.h"
 #include "core/env.h"
 #include "core/executor.h"
 #include "core/status_board.h"
@@ -64,6 +65,11 @@ class CommunicatorImpl final : private StatusEvents {
   void run(const CollectiveCall& call);
   std::shared_ptr<WorkState> runAsync(const CollectiveCall& call);
   void runPointToPoint(const std::vector<P2POp>& ops, const std::vector<void*>& buffers);
+  // Calls on CUDA memory or a stream (core/cuda/): enqueues them on `stream` and
+  // returns; the worker runs them in issue order on pinned staging copies.
+  void runOnStream(const char* name, Stream stream, std::vector<CollectiveCall> calls, std::vector<P2POp> ops,
+                   std::vector<void*> buffers);
+  DeviceSide& device() { return *device_; }
 
   // Throws the error that broke this communicator, if any.
   void checkUsable() const;
@@ -85,6 +91,8 @@ class CommunicatorImpl final : private StatusEvents {
   std::vector<P2POp> groupOps;
   std::vector<void*> groupBuffers;
   std::vector<CollectiveCall> groupCollectives;
+  CallPath groupPath = CallPath::Host;  // a group runs on the host or on one stream, not both
+  Stream groupStream = nullptr;
 
  private:
   void connectTransports();
@@ -117,6 +125,28 @@ class CommunicatorImpl final : private StatusEvents {
   void* scratch(std::size_t bytes);
   void drainAsync();
   void workerLoop();
+  // One call or group on CUDA memory, staged: the worker's part.
+  struct StagedWork {
+    std::string what;
+    std::vector<CollectiveCall> calls;  // pointing into the staging
+    std::vector<P2POp> ops;
+    std::vector<void*> buffers;
+    std::unique_ptr<StagedBatch> batch;
+  };
+  void runStaged(StagedWork& work);
+  void runPointToPointLocked(const std::vector<P2POp>& ops, const std::vector<void*>& buffers);
+  // A failure no caller is waiting for (staged work): breaks the communicator with it
+  // (asyncError(), the next call) and tells the peers.
+  void failInBackground(const Error& e);
+  // An operation for the worker: a host asynchronous collective (`state` gets its
+  // result), or staged device work that runs itself.
+  struct Queued {
+    CollectiveCall call{};
+    std::shared_ptr<WorkState> state;
+    std::function<void()> staged;
+    std::string what;  // for the message if abort() drops it
+  };
+  void enqueueWork(Queued item);
 
   int rank_, size_, localRank_ = 0, localSize_ = 1;
   std::unique_ptr<BootstrapRoot> root_;
@@ -150,9 +180,10 @@ class CommunicatorImpl final : private StatusEvents {
   std::mutex execMutex_;  // one plan runs at a time; abort() waits for it, bounded
   std::mutex queueMutex_;
   std::condition_variable queueCv_;
-  std::deque<std::pair<CollectiveCall, std::shared_ptr<WorkState>>> queue_;
+  std::deque<Queued> queue_;
   bool workerBusy_ = false, stopping_ = false;
   std::thread worker_;
+  std::unique_ptr<DeviceSide> device_;  // no CUDA call until a call names CUDA memory
 };
 
 }  // namespace braid

@@ -32,6 +32,8 @@ const std::vector<Setting> kSettings = {
     {"BRAID_CHECK", nullptr, "on",
      "Call matching: on (message headers carry each call's signature), full (ranks also swap call details first), off"},
     {"BRAID_DEBUG", "NCCL_DEBUG", "WARN", "Log level: NONE, WARN, INFO, TRACE"},
+    {"BRAID_DEBUG_SUBSYS", "NCCL_DEBUG_SUBSYS", "",
+     "Accepted from NCCL job scripts (INIT,NET,...); Braid's log has no subsystems yet, so every line is kept"},
     {"BRAID_HOST_ID", nullptr, "", "Overrides the host identity (hostname + boot id), to pose as several hosts"},
     {"BRAID_UNIQUE_ID", nullptr, "", "Rendezvous id in hex (set by braidrun)"},
     {"BRAID_RANK", nullptr, "", "This process's rank (set by braidrun)"},

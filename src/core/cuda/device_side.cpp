@@ -1,0 +1,237 @@
+#include "core/cuda/device_side.h"
+
+#include "core/cuda/cuda_driver.h"
+#include "core/cuda/memory_kind.h"
+#include "core/cuda/staging_pool.h"
+#include "core/cuda/stream_order.h"
+#include "core/cuda/ticket_flag.h"
+#include "core/log.h"
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace braid {
+
+struct DeviceSide::State {
+  const cuda::Driver* driver = nullptr;
+  CUcontext ctx = nullptr;  // the rank's context, bound at its first stream call
+  int device = -1;
+  int retainedPrimary = -1;  // the device whose primary context we retained, if we did
+  std::uint32_t* word = nullptr;  // the ticket word, pinned and mapped for the GPU
+  CUdeviceptr wordOnDevice = 0;
+  std::unique_ptr<TicketFlag> flag;
+  std::unique_ptr<StagingPool> pool;
+  // abort() may run on another thread while the caller stages a call: binding, staging
+  // and shutdown take turns.
+  std::mutex mutex;
+  std::atomic<bool> shut{false};
+};
+
+namespace {
+
+std::string prefix(int rank, const char* call) { return "rank " + std::to_string(rank) + ": " + call + ": "; }
+
+ErrorContext cudaContext(int rank) { return ErrorContext{rank, -1, "", "cuda"}; }
+
+const cuda::Driver& driverFor(int rank, const char* call, const char* argument, const char* why) {
+  try {
+    return cuda::Driver::get();
+  } catch (const std::runtime_error& e) {
+    throw SystemError(prefix(rank, call) + "argument '" + argument + "' " + why + ", but CUDA cannot be used here: " +
+                          e.what(), cudaContext(rank));
+  }
+}
+
+// Ranks that share one context in this process share its hardware queues: a stream
+// that waits for a collective can hold up another rank's copies queued behind it on
+// the same queue. Said once, where it can matter.
+void noteSharedContext(CUcontext ctx, int device) {
+  static std::mutex mutex;
+  static std::map<CUcontext, int> ranksOn;
+  static bool said = false;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (++ranksOn[ctx] < 2 || said) return;
+  said = true;
+  BRAID_INFO("several ranks of this process use GPU " + std::to_string(device) + ": each needs its own stream, and with "
+             "more streams than CUDA_DEVICE_MAX_CONNECTIONS (default 8) a waiting stream can delay another rank's "
+             "copies until BRAID_TIMEOUT; set it higher before CUDA starts");
+}
+
+}  // namespace
+
+DeviceSide::DeviceSide(int rank) : rank_(rank), state_(std::make_unique<State>()) {}
+
+DeviceSide::~DeviceSide() { shutdown(std::chrono::milliseconds(0)); }
+
+CallPath DeviceSide::route(const char* call, Stream stream, std::initializer_list<BufferArg> buffers) {
+  // A process that never loaded the driver has no CUDA memory: host, at no cost.
+  if (!stream && !cudaDriverLoaded()) return CallPath::Host;
+  State& s = *state_;
+  if (stream && !s.driver) s.driver = &driverFor(rank_, call, "stream", "is a CUDA stream");
+  std::array<PointerInfo, 4> info{};
+  if (buffers.size() > info.size()) throw Error(ErrorKind::Internal, prefix(rank_, call) + "too many buffers to route");
+  bool onDevice = stream != nullptr;
+  const BufferArg* firstDevice = nullptr;
+  int firstDeviceOrdinal = -1;
+  std::size_t i = 0;
+  for (const BufferArg& b : buffers) {
+    try {
+      info[i] = inspectPointer(b.ptr);
+    } catch (const std::runtime_error& e) {
+      throw SystemError(prefix(rank_, call) + "cannot tell what memory argument '" + b.name + "' is: " + e.what(),
+                        cudaContext(rank_));
+    }
+    if (info[i].kind == MemoryKind::Device || info[i].kind == MemoryKind::Managed) {
+      onDevice = true;
+      if (!firstDevice) firstDevice = &b, firstDeviceOrdinal = info[i].device;
+    }
+    ++i;
+  }
+  if (!onDevice) return CallPath::Host;
+  if (s.shut) return CallPath::Stream;  // aborted: the call is refused before it is staged
+  if (!s.driver) s.driver = &driverFor(rank_, call, firstDevice->name, "is CUDA memory");
+  bind(call, stream, firstDeviceOrdinal);
+  i = 0;
+  for (const BufferArg& b : buffers) {
+    const PointerInfo& p = info[i++];
+    if (!b.ptr) continue;
+    if (p.kind == MemoryKind::Host)
+      throw InvalidArgument(prefix(rank_, call) + "argument '" + b.name + "' is pageable host memory, which a CUDA "
+                            "stream cannot order: use device memory or pinned host memory (cudaHostAlloc, "
+                            "cudaHostRegister), or host memory throughout with no stream", ErrorContext{rank_, -1, "", ""});
+    if (p.kind == MemoryKind::Device && p.device != s.device)
+      throw InvalidArgument(prefix(rank_, call) + "argument '" + b.name + "' is device memory of GPU " +
+                            std::to_string(p.device) + ", but this rank works on GPU " + std::to_string(s.device),
+                            ErrorContext{rank_, -1, "", ""});
+  }
+  checkStream(call, stream);
+  return CallPath::Stream;
+}
+
+bool DeviceSide::isCudaMemory(const char* call, const BufferArg& buffer) const {
+  try {
+    const MemoryKind kind = inspectPointer(buffer.ptr).kind;
+    return kind == MemoryKind::Device || kind == MemoryKind::Managed;
+  } catch (const std::runtime_error& e) {
+    throw SystemError(prefix(rank_, call) + "cannot tell what memory argument '" + buffer.name + "' is: " + e.what(),
+                      cudaContext(rank_));
+  }
+}
+
+void DeviceSide::bind(const char* call, Stream stream, int deviceOfBuffer) {
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.ctx) return;
+  const cuda::Driver& d = *s.driver;
+  CUcontext ctx = nullptr;
+  if (stream) {
+    CUresult r = d.cuStreamGetCtx(static_cast<CUstream>(stream), &ctx);
+    if (r != CUDA_SUCCESS)
+      throw InvalidArgument(prefix(rank_, call) + "argument 'stream' is not a usable CUDA stream: " + d.describe(r),
+                            ErrorContext{rank_, -1, "", ""});
+  } else {
+    d.cuCtxGetCurrent(&ctx);
+    // No context current on this thread: the buffer's GPU, if its primary context is
+    // already active (retaining an active one creates nothing).
+    unsigned int flags = 0;
+    int active = 0;
+    if (!ctx && deviceOfBuffer >= 0 && d.cuDevicePrimaryCtxGetState(deviceOfBuffer, &flags, &active) == CUDA_SUCCESS &&
+        active && d.cuDevicePrimaryCtxRetain(&ctx, deviceOfBuffer) == CUDA_SUCCESS)
+      s.retainedPrimary = deviceOfBuffer;
+  }
+  if (!ctx)
+    throw InvalidUsage(prefix(rank_, call) + "CUDA memory without a stream needs a CUDA context current on the calling "
+                       "thread (cudaSetDevice), or pass a stream", ErrorContext{rank_, -1, "", ""});
+  cuda::ContextScope scope(d, ctx);
+  CUdevice device = -1;
+  CUresult r = scope.status() != CUDA_SUCCESS ? scope.status() : d.cuCtxGetDevice(&device);
+  if (r != CUDA_SUCCESS) cuda::throwCudaError(d, r, rank_, call, "finding the GPU of the rank's CUDA context");
+  void* word = nullptr;
+  r = d.cuMemHostAlloc(&word, 64, CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP);
+  if (r != CUDA_SUCCESS) cuda::throwCudaError(d, r, rank_, call, "allocating the stream's ticket word");
+  r = d.cuMemHostGetDevicePointer(&s.wordOnDevice, word, 0);
+  if (r != CUDA_SUCCESS) {
+    d.cuMemFreeHost(word);  // no stream has seen it
+    cuda::throwCudaError(d, r, rank_, call, "mapping the stream's ticket word for the GPU");
+  }
+  s.word = static_cast<std::uint32_t*>(word);
+  s.flag = std::make_unique<TicketFlag>(s.word);
+  s.pool = std::make_unique<StagingPool>(d, rank_);
+  s.ctx = ctx;
+  s.device = device;
+  noteSharedContext(ctx, device);
+  BRAID_INFO("rank " + std::to_string(rank_) + ": device calls on GPU " + std::to_string(device) +
+             ", staged through pinned host memory");
+}
+
+void DeviceSide::checkStream(const char* call, Stream stream) {
+  State& s = *state_;
+  const cuda::Driver& d = *s.driver;
+  const ErrorContext ctx{rank_, -1, "", ""};
+  if (stream) {
+    CUcontext owner = nullptr;
+    CUresult r = d.cuStreamGetCtx(static_cast<CUstream>(stream), &owner);
+    if (r != CUDA_SUCCESS)
+      throw InvalidArgument(prefix(rank_, call) + "argument 'stream' is not a usable CUDA stream: " + d.describe(r), ctx);
+    if (owner != s.ctx)
+      throw InvalidArgument(prefix(rank_, call) + "argument 'stream' belongs to another CUDA context than this rank's "
+                            "(GPU " + std::to_string(s.device) + ")", ctx);
+  }
+  cuda::ContextScope scope(d, s.ctx);
+  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+  CUresult r = scope.status() != CUDA_SUCCESS ? scope.status()
+                                              : d.cuStreamIsCapturing(static_cast<CUstream>(stream), &capture);
+  const char* which = stream ? "argument 'stream'" : "the default stream (null 'stream')";
+  if (r == CUDA_ERROR_STREAM_CAPTURE_IMPLICIT || (r == CUDA_SUCCESS && capture != CU_STREAM_CAPTURE_STATUS_NONE))
+    throw UnsupportedError(prefix(rank_, call) + which + " is capturing a CUDA graph (or another stream is, which "
+                           "forbids the default stream): collectives in graph capture are not supported yet; issue "
+                           "them outside the capture", ctx);
+  if (r != CUDA_SUCCESS) cuda::throwCudaError(d, r, rank_, call, std::string("checking ") + which + " for graph capture");
+}
+
+std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions) {
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.shut)
+    throw AbortedError(prefix(rank_, call) + "the communicator was aborted (Communicator::abort())",
+                       ErrorContext{rank_, -1, "", ""});
+  if (!s.ctx) throw Error(ErrorKind::Internal, prefix(rank_, call) + "staged without a bound GPU");
+  const cuda::Driver& d = *s.driver;
+  cuda::ContextScope scope(d, s.ctx);
+  if (scope.status() != CUDA_SUCCESS) cuda::throwCudaError(d, scope.status(), rank_, call, "making the rank's context current");
+  const std::size_t bytes = layOut(regions);
+  StagingSlot& slot = s.pool->acquire(bytes, call);
+  return enqueueStaged(d, static_cast<CUstream>(stream), slot, *s.flag, s.wordOnDevice, regions, rank_, call);
+}
+
+void DeviceSide::shutdown(std::chrono::milliseconds bound) {
+  State& s = *state_;
+  const Deadline deadline(bound);
+  // A caller staging a call (it may wait for staging memory) keeps it: the next
+  // shutdown, from the destructor, finishes the job.
+  std::unique_lock<std::mutex> lock(s.mutex, std::defer_lock);
+  while (!lock.try_lock()) {
+    if (deadline.expired()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (s.shut.exchange(true) || !s.ctx) return;
+  s.flag->releaseAll();  // no stream waits on this rank any more
+  const cuda::Driver& d = *s.driver;
+  cuda::ContextScope scope(d, s.ctx);
+  if (scope.status() != CUDA_SUCCESS) return;  // the context is gone, and its memory with it
+  const std::size_t left = s.pool->release(deadline);
+  if (left == 0) {
+    d.cuMemFreeHost(s.word);
+    if (s.retainedPrimary >= 0) d.cuDevicePrimaryCtxRelease(s.retainedPrimary);
+  } else {
+    BRAID_WARN("rank " + std::to_string(rank_) + ": " + std::to_string(left >> 10) + " KiB of pinned staging memory "
+               "stay allocated: a stream had not finished its last collective within " +
+               std::to_string(bound.count()) + " ms (freeing it could corrupt what the stream still copies)");
+  }
+}
+
+}  // namespace braid

@@ -1,0 +1,80 @@
+#pragma once
+// Calls on CUDA memory and streams: where a call runs, and the staged data path.
+//
+// A call with a null stream and host memory only (pageable or pinned) runs on the host,
+// as always. Any other call is stream-ordered, as NCCL's are: on the caller's thread
+// the stream gets a copy of the inputs into pinned host staging, a host function that
+// tells the communicator's worker the inputs are there, a wait on a ticket word in
+// pinned device-mapped memory (cuStreamWaitValue32: the GPU's front end waits, no SM
+// spins), and the copies of the results back; the call returns at once. The worker,
+// in issue order with the communicator's other work, runs the host collective on the
+// staging and releases the ticket; on any failure it still releases it (and the
+// communicator is broken with that error), so a stream never waits forever.
+//
+// Nothing assumes one rank per GPU: each rank has its own streams, staging and ticket
+// word, whether its peers on the GPU are threads of this process or other processes.
+// A null stream with device memory means the legacy default stream (NCCL's stream 0).
+#include <braid/communicator.h>
+
+#include "core/cuda/staging_plan.h"
+
+#include <atomic>
+#include <chrono>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace braid {
+
+// A buffer argument as the API names it ("sendbuff", "recvbuff").
+struct BufferArg {
+  const char* name;
+  const void* ptr;
+};
+
+enum class CallPath { Host, Stream };
+
+// The worker's half of one staged call (or fused group).
+class StagedBatch {
+ public:
+  virtual ~StagedBatch() = default;  // releases the stream: its wait ends, the copies back run
+  // Blocks until the stream has copied the inputs into staging. Throws TimeoutError
+  // after BRAID_TIMEOUT (work before the call on the stream never finished), or
+  // AbortedError once `stop` is raised (abort, a peer's failure).
+  virtual void waitUntilStaged(const std::string& what, const std::atomic<bool>& stop) = 0;
+  std::vector<void*> staged;  // the copy of each region, by index
+};
+
+class DeviceSide {
+ public:
+  explicit DeviceSide(int rank);  // no CUDA call: a host job never pays for this
+  ~DeviceSide();
+  DeviceSide(const DeviceSide&) = delete;
+  DeviceSide& operator=(const DeviceSide&) = delete;
+
+  // Where a call runs. The first Stream call binds the rank to a GPU: the stream's
+  // context, else the caller's current one. Throws, naming the argument and the rank:
+  // InvalidArgument for pageable host memory on a stream, device memory of another
+  // GPU, a stream of another context; UnsupportedError for a stream that captures a
+  // CUDA graph; SystemError where CUDA cannot be used (no driver, no GPU) and why.
+  CallPath route(const char* call, Stream stream, std::initializer_list<BufferArg> buffers);
+  // Whether `buffer` is device or managed memory (for calls that take host memory only).
+  bool isCudaMemory(const char* call, const BufferArg& buffer) const;
+  // The caller's thread, after route() said Stream: lays the regions out in a staging
+  // slot and enqueues the copies and the wait on `stream`. SystemError on a CUDA failure.
+  std::unique_ptr<StagedBatch> enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions);
+  // Releases every stream still waiting and frees the staging once the streams are
+  // past it, waiting at most `bound`; what a stream may still touch stays allocated.
+  void shutdown(std::chrono::milliseconds bound);
+
+ private:
+  void bind(const char* call, Stream stream, int deviceOfBuffer);
+  void checkStream(const char* call, Stream stream);
+
+  struct State;
+  int rank_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace braid

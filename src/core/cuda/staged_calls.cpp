@@ -1,0 +1,88 @@
+// CommunicatorImpl's side of calls on CUDA memory: stage them on the caller's stream
+// (DeviceSide), then run them on the worker, in issue order with everything else.
+#include "core/communicator_impl.h"
+#include "core/log.h"
+
+namespace braid {
+
+void CommunicatorImpl::runOnStream(const char* name, Stream stream, std::vector<CollectiveCall> calls,
+                                   std::vector<P2POp> ops, std::vector<void*> buffers) {
+  refuseIfBroken();  // as on the host: a broken communicator refuses at the call
+  std::vector<StagedRegion> regions;
+  std::vector<std::pair<int, int>> callRegions;
+  std::vector<int> opRegions;
+  for (const auto& c : calls)
+    callRegions.push_back(
+        addCollectiveRegions(regions, c.collective, c.send, c.recv, c.count, sizeOf(c.type), rank_, size_, c.root));
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    opRegions.push_back(addPointToPointRegion(regions, ops[i].isSend, buffers[i], ops[i].bytes));
+
+  auto work = std::make_shared<StagedWork>();
+  try {
+    work->batch = device_->enqueue(name, stream, regions);
+  } catch (const SystemError& e) {
+    // CUDA failed with part of the call possibly on the stream: this rank cannot take
+    // part in it, and its peers must not wait for it until BRAID_TIMEOUT.
+    failInBackground(e);
+    throw;
+  }
+  const auto& staged = work->batch->staged;
+  auto at = [&](int index) { return index < 0 ? nullptr : staged[static_cast<std::size_t>(index)]; };
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    calls[i].send = at(callRegions[i].first);
+    calls[i].recv = at(callRegions[i].second);
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) buffers[i] = at(opRegions[i]);
+  work->what = std::string(name) + " (on a CUDA stream)";
+  work->calls = std::move(calls);
+  work->ops = std::move(ops);
+  work->buffers = std::move(buffers);
+  const std::string what = work->what;
+  enqueueWork(Queued{{}, std::make_shared<WorkState>(), [this, work] { runStaged(*work); }, what});
+}
+
+void CommunicatorImpl::runStaged(StagedWork& work) {
+  std::lock_guard<std::mutex> exec(execMutex_);  // abort() waits for it, bounded
+  // Aborted before the worker got here: abort() has released the stream and may have
+  // freed the staging, which must not be touched now.
+  if (aborted()) {
+    work.batch.reset();
+    return;
+  }
+  try {
+    work.batch->waitUntilStaged(work.what, stopRun_);
+    for (const auto& call : work.calls) execute(call);
+    if (!work.ops.empty()) runPointToPointLocked(work.ops, work.buffers);
+  } catch (const Error& e) {
+    failInBackground(e);
+  } catch (const std::exception& e) {
+    failInBackground(Error(ErrorKind::Internal, "rank " + std::to_string(rank_) + ": " + work.what + ": " + e.what(),
+                           ErrorContext{rank_, -1, "", ""}));
+  }
+  // Success or not, the stream goes on: with the results, or after a failure with
+  // whatever the staging holds (the communicator is broken and says why).
+  work.batch.reset();
+}
+
+void CommunicatorImpl::failInBackground(const Error& e) {
+  if (e.kind() == ErrorKind::Aborted && aborted()) return;  // abort() recorded it and told everyone
+  if (recordFailure(e.kind(), e.what(), e.context(), false))
+    BRAID_WARN("rank " + std::to_string(rank_) + ": a call on a CUDA stream failed; the communicator is broken: " +
+               e.what());
+  bool tell = false;
+  ErrorKind kind;
+  std::string text;
+  int culprit;
+  {
+    std::lock_guard<std::mutex> lock(failureMutex_);
+    tell = !notified_ && !failedByPeer_;
+    notified_ = true;
+    kind = failureKind_;
+    text = failure_;
+    culprit = failureCtx_.peer;
+  }
+  // Peers may be waiting for this rank in the same call; they stop now, naming it.
+  if (tell && board_) board_->notifyAll(kind, text, culprit);
+}
+
+}  // namespace braid

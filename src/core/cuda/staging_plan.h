@@ -1,0 +1,50 @@
+#pragma once
+// Where a staged call's buffers sit in one pinned host slot. A call on device memory
+// runs the host collective on copies: the stream copies each input region into the
+// slot before the worker starts and each output region back after it ends.
+//
+// In-place layouts stay in place: a send buffer inside the receive buffer (all-gather:
+// send == recv + rank*count) or a receive buffer inside the send buffer (reduce-scatter)
+// is a view into the outer region's copy, so the executor sees the same pointer
+// relation as on the host and runs the same plan. Send/recv buffers never share a
+// copy: a group that sends from and receives into one buffer sends what was there
+// before the group.
+//
+// Pure logic (no CUDA), tested on the host.
+#include "algorithms/collective.h"
+
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace braid {
+
+struct StagedRegion {
+  const void* user = nullptr;  // the caller's buffer (device, managed or pinned memory)
+  std::size_t bytes = 0;
+  bool copyIn = false;   // the stream copies it into the slot before the call
+  bool copyOut = false;  // the stream copies it back after the call
+  int within = -1;       // index of the region whose copy holds this one, or -1
+  std::size_t offset = 0;  // in `within`'s copy; after layOut(), in the slot
+};
+
+// Alignment of each region's copy in the slot (copy engines like whole lines).
+inline constexpr std::size_t kStagingAlign = 256;
+
+// The regions one collective reads and writes on this rank; returns the indices of its
+// send and recv regions (-1 where the pointer is null). Broadcast reads send on the
+// root only; reduce writes recv on the root only: the others get a copy that is
+// neither filled nor copied back, so the plan still has valid pointers.
+std::pair<int, int> addCollectiveRegions(std::vector<StagedRegion>& regions, Collective collective,
+                                         const void* send, const void* recv, std::size_t count,
+                                         std::size_t elemSize, int rank, int size, int root);
+// One send (copied in) or receive (copied out) of a group; returns its index.
+int addPointToPointRegion(std::vector<StagedRegion>& regions, bool isSend, const void* buffer, std::size_t bytes);
+
+// Gives every region that owns its copy an aligned offset in one slot; returns the
+// slot's size in bytes.
+std::size_t layOut(std::vector<StagedRegion>& regions);
+// Where region `index` is staged once the slot is at `base` (after layOut()).
+unsigned char* stagedAddress(const std::vector<StagedRegion>& regions, int index, unsigned char* base);
+
+}  // namespace braid

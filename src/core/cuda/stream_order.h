@@ -1,0 +1,21 @@
+#pragma once
+// The stream's side of one staged call: copy the inputs in, tell the worker, wait for
+// the ticket, copy the results back, mark the slot done.
+#include "core/cuda/device_side.h"
+#include "core/cuda/staging_pool.h"
+#include "core/cuda/ticket_flag.h"
+
+#include <memory>
+#include <vector>
+
+namespace braid {
+
+// The caller's thread, with the stream's context current; `regions` are laid out in
+// `slot`. Returns the worker's half. If anything fails, the ticket is released (the
+// stream does not wait forever) and the slot stays busy until the stream is past what
+// was enqueued (poisoned, never reused nor freed, if even that cannot be marked).
+std::unique_ptr<StagedBatch> enqueueStaged(const cuda::Driver& driver, CUstream stream, StagingSlot& slot,
+                                           TicketFlag& flag, CUdeviceptr flagOnDevice,
+                                           const std::vector<StagedRegion>& regions, int rank, const char* call);
+
+}  // namespace braid
