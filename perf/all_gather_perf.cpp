@@ -14,8 +14,8 @@ class AllGather : public perf::Collective {
   }
   double busFactor(int n) const override { return static_cast<double>(n - 1) / n; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
-           const braid::Reduction&, int) const override {
-    comm.allGather(send, recv, s.count, type);
+           const braid::Reduction&, int, braid::Stream stream) const override {
+    comm.allGather(send, recv, s.count, type, stream);
   }
   void input(const perf::CheckContext& c, void* send) const override {
     perf::fillPattern(c.spec, c.rank, 0, c.shape.count, send);

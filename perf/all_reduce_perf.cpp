@@ -11,8 +11,8 @@ class AllReduce : public perf::Collective {
   // A ring all-reduce is a reduce-scatter then an all-gather: each sends 2(n-1)/n of the data.
   double busFactor(int n) const override { return 2.0 * (n - 1) / n; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
-           const braid::Reduction& op, int) const override {
-    comm.allReduce(send, recv, s.count, type, op);
+           const braid::Reduction& op, int, braid::Stream stream) const override {
+    comm.allReduce(send, recv, s.count, type, op, stream);
   }
   void input(const perf::CheckContext& c, void* send) const override {
     perf::fillReduceInput(c.spec, c.rank, 0, c.shape.count, send);

@@ -15,8 +15,8 @@ class AllToAll : public perf::Collective {
   // All but the block a rank keeps crosses a link.
   double busFactor(int n) const override { return static_cast<double>(n - 1) / n; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
-           const braid::Reduction&, int) const override {
-    comm.allToAll(send, recv, s.count, type);
+           const braid::Reduction&, int, braid::Stream stream) const override {
+    comm.allToAll(send, recv, s.count, type, stream);
   }
   void input(const perf::CheckContext& c, void* send) const override {
     perf::fillPattern(c.spec, c.rank, 0, c.shape.sendCount, send);

@@ -10,8 +10,8 @@ class Broadcast : public perf::Collective {
   perf::Shape shape(std::size_t elements, int) const override { return {elements, elements, elements, 0, 0}; }
   double busFactor(int) const override { return 1.0; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
-           const braid::Reduction&, int root) const override {
-    comm.broadcast(send, recv, s.count, type, root);
+           const braid::Reduction&, int root, braid::Stream stream) const override {
+    comm.broadcast(send, recv, s.count, type, root, stream);
   }
   // Only the root's send buffer is read. Elsewhere nothing is written: in place it is
   // the receive buffer, which must keep its poison until the broadcast overwrites it.

@@ -12,8 +12,8 @@ class Reduce : public perf::Collective {
   // Each rank's link carries the data once along the chain to the root.
   double busFactor(int) const override { return 1.0; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
-           const braid::Reduction& op, int root) const override {
-    comm.reduce(send, recv, s.count, type, op, root);
+           const braid::Reduction& op, int root, braid::Stream stream) const override {
+    comm.reduce(send, recv, s.count, type, op, root, stream);
   }
   void input(const perf::CheckContext& c, void* send) const override {
     perf::fillReduceInput(c.spec, c.rank, 0, c.shape.count, send);

@@ -15,8 +15,8 @@ class ReduceScatter : public perf::Collective {
   }
   double busFactor(int n) const override { return static_cast<double>(n - 1) / n; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
-           const braid::Reduction& op, int) const override {
-    comm.reduceScatter(send, recv, s.count, type, op);
+           const braid::Reduction& op, int, braid::Stream stream) const override {
+    comm.reduceScatter(send, recv, s.count, type, op, stream);
   }
   void input(const perf::CheckContext& c, void* send) const override {
     perf::fillReduceInput(c.spec, c.rank, 0, c.shape.sendCount, send);

@@ -13,11 +13,11 @@ class SendRecv : public perf::Collective {
   perf::Shape shape(std::size_t elements, int) const override { return {elements, elements, elements, 0, 0}; }
   double busFactor(int) const override { return 1.0; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
-           const braid::Reduction&, int) const override {
+           const braid::Reduction&, int, braid::Stream stream) const override {
     // Grouped, so that the ring of blocking sends cannot deadlock.
     comm.groupStart();
-    comm.send(send, s.count, type, next(comm.rank(), comm.size()));
-    comm.recv(recv, s.count, type, prev(comm.rank(), comm.size()));
+    comm.send(send, s.count, type, next(comm.rank(), comm.size()), stream);
+    comm.recv(recv, s.count, type, prev(comm.rank(), comm.size()), stream);
     comm.groupEnd();
   }
   // In place (nccl-tests' layout: send and recv the same buffer) is checked too:

@@ -61,8 +61,9 @@ bool writeJson(const std::string& path, const std::string& tool, const Options& 
   std::fprintf(f, "  \"devices\": [");
   for (std::size_t i = 0; i < ranks.size(); ++i) {
     const RankInfo& r = ranks[i];
-    std::fprintf(f, "%s\n    {\"rank\": %d, \"group\": 0, \"pid\": %d, \"host\": %s, \"device\": %d, \"transport\": %s}",
-                 i ? "," : "", r.rank, r.pid, quote(r.host).c_str(), r.localRank, quote(r.transports).c_str());
+    std::fprintf(f, "%s\n    {\"rank\": %d, \"group\": 0, \"pid\": %d, \"host\": %s, \"device\": %d, \"memory\": %s, \"transport\": %s}",
+                 i ? "," : "", r.rank, r.pid, quote(r.host).c_str(), r.device, quote(r.memory).c_str(),
+                 quote(r.transports).c_str());
   }
   std::fprintf(f, "\n  ],\n  \"results\": [");
   for (std::size_t i = 0; i < rows.size(); ++i) {

@@ -14,6 +14,8 @@ namespace perf {
 namespace {
 
 constexpr int kUsageExit = 2;
+// getopt value of --memory, which has no short form (nccl-tests has none to mirror).
+constexpr int kMemoryOption = 256;
 
 void usage(FILE* out, const char* prog) {
   std::fprintf(out,
@@ -35,6 +37,8 @@ void usage(FILE* out, const char* prog) {
                "  -z, --blocking 0/1       barrier after each timed call (host calls block anyway)\n"
                "  -T, --timeout SECONDS    sets BRAID_TIMEOUT for the communicator (0: unchanged)\n"
                "  -J, --json FILE          also write the results as JSON\n"
+               "      --memory WHERE       buffers in auto (the rank's GPU if there is one, as\n"
+               "                           nccl-tests), device, or host memory (default auto)\n"
                "  -t, -g, -G, -p, -y, -C, -R  nccl-tests GPU/thread flags: accepted, ignored\n"
                "  -h, --help               this text\n",
                prog);
@@ -44,6 +48,14 @@ void usage(FILE* out, const char* prog) {
 [[noreturn]] void fail(const char* prog, const std::string& why) {
   if (launcherRank() == 0) std::fprintf(stderr, "%s: %s (try -h)\n", prog, why.c_str());
   std::exit(kUsageExit);
+}
+
+MemoryChoice parseMemory(const char* prog, const char* text) {
+  const std::string v = text;
+  if (v == "auto") return MemoryChoice::Auto;
+  if (v == "host") return MemoryChoice::Host;
+  if (v == "device") return MemoryChoice::Device;
+  fail(prog, "invalid value '" + v + "' for --memory (expected auto, device or host)");
 }
 
 long parseInt(const char* prog, const char* flag, const char* text, long min, long max) {
@@ -143,6 +155,7 @@ Options parseOptions(int argc, char** argv) {
       {"cudagraph", required_argument, nullptr, 'G'},  {"report_cputime", required_argument, nullptr, 'C'},
       {"average", required_argument, nullptr, 'a'},    {"local_register", required_argument, nullptr, 'R'},
       {"json", required_argument, nullptr, 'J'},       {"help", no_argument, nullptr, 'h'},
+      {"memory", required_argument, nullptr, kMemoryOption},
       {nullptr, 0, nullptr, 0}};
   Options o;
   opterr = 0;  // our own messages, printed once
@@ -168,6 +181,7 @@ Options parseOptions(int argc, char** argv) {
       case 'd': parseTypes(prog, optarg, o); break;
       case 'o': parseOps(prog, optarg, o); break;
       case 'J': o.jsonPath = optarg; break;
+      case kMemoryOption: o.memory = parseMemory(prog, optarg); break;
       // GPU and threading flags: scripts pass them, but they mean nothing for host buffers
       // with one rank per process. Accept them so those scripts still run, and say so.
       case 't':

@@ -1,6 +1,8 @@
 #pragma once
 // Command-line options of the perf tools, spelled as nccl-tests spells them so that
 // scripts written for nccl-tests run unchanged against Braid.
+#include "common/memory.h"
+
 #include <braid/types.h>
 
 #include <cstddef>
@@ -27,6 +29,7 @@ struct Options {
   std::vector<braid::DataType> types{braid::DataType::Float32};
   std::vector<braid::ReduceOp> ops{braid::ReduceOp::Sum};
   std::string jsonPath;            // -J
+  MemoryChoice memory = MemoryChoice::Auto;  // --memory
   std::vector<std::string> notes;  // "# ..." lines about flags accepted but ignored
 };
 

@@ -8,11 +8,13 @@
 
 namespace perf {
 
-std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm) {
+std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm, int device, const std::string& memory) {
   RankInfo me{};
   me.rank = comm.rank();
   me.pid = static_cast<std::int32_t>(::getpid());
   me.localRank = comm.localRank();
+  me.device = device;
+  std::strncpy(me.memory, memory.c_str(), sizeof me.memory - 1);
   if (::gethostname(me.host, sizeof me.host) != 0) std::strncpy(me.host, "unknown", sizeof me.host);
   me.host[sizeof me.host - 1] = '\0';
   // A rank may reach its peers by several transports (shm on its host, tcp beyond).
@@ -38,8 +40,8 @@ void printHeader(std::FILE* out, const Options& o, const std::vector<RankInfo>& 
   if (o.blocking) std::fprintf(out, "# Blocking Enabled: wait for completion and barrier after each collective \n");
   std::fprintf(out, "#\n# Using devices\n");
   for (const auto& r : ranks)
-    std::fprintf(out, "#  Rank %2d Group %2d Pid %6d on %10s device %2d [host] transport %s\n", r.rank, 0, r.pid,
-                 r.host, r.localRank, r.transports);
+    std::fprintf(out, "#  Rank %2d Group %2d Pid %6d on %10s device %2d [%s] transport %s\n", r.rank, 0, r.pid,
+                 r.host, r.device, r.memory, r.transports);
   std::fprintf(out, "#\n");
   // The same widths as the rows below, with the labels in place of the values.
   std::fprintf(out, "# %10s  %12s  %8s  %6s  %6s           out-of-place                       in-place          \n", "",

@@ -19,12 +19,14 @@ struct RankInfo {
   std::int32_t rank;
   std::int32_t pid;
   std::int32_t localRank;
-  std::int32_t reserved;
+  std::int32_t device;  // the GPU the buffers are on, or the local rank for host memory
   char host[64];
   char transports[32];  // distinct transports to the peers, e.g. "shm" or "shm,tcp"
+  char memory[64];      // "host", or the GPU's name as nccl-tests prints it
 };
 
-std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm);
+// `memory`: where this rank's buffers are, "host" or "cuda:N (name)".
+std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm, int device, const std::string& memory);
 
 // One placement's measurement.
 struct Result {

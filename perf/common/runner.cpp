@@ -1,5 +1,6 @@
 #include "common/runner.h"
 
+#include "common/memory.h"
 #include "common/options.h"
 #include "common/report.h"
 
@@ -23,33 +24,27 @@ namespace {
 using braid::DataType;
 using braid::ReduceOp;
 
-struct FreeDeleter {
-  void operator()(unsigned char* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<unsigned char[], FreeDeleter>;
-
-Buffer allocate(std::size_t bytes) {
-  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + 4095) / 4096 * 4096;
-  auto* p = static_cast<unsigned char*>(std::aligned_alloc(4096, rounded));
-  if (!p) throw std::runtime_error("cannot allocate " + std::to_string(rounded) + " bytes (lower -e)");
-  std::memset(p, 0, rounded);  // fault the pages in now rather than in a timed loop
-  return Buffer(p);
-}
-
 class Bench {
  public:
   Bench(const Collective& coll, const Options& o, braid::Communicator& comm)
-      : coll_(coll), o_(o), comm_(comm), rank_(comm.rank()), n_(comm.size()) {
+      : coll_(coll), o_(o), comm_(comm), rank_(comm.rank()), n_(comm.size()),
+        mem_(Memory::choose(o.memory, comm.localRank())), host_(Memory::choose(MemoryChoice::Host, 0)) {
     const char* c = std::getenv("PERF_CORRUPT_FOR_TEST");
     corrupt_ = c && *c && std::strcmp(c, "0") != 0;
     bytes_ = std::max<std::size_t>(o.maxBytes, 1);
-    send_ = allocate(bytes_);
-    recv_ = allocate(bytes_);
-    if (o.check > 0) want_ = allocate(bytes_);
+    send_ = Buffer(*mem_, bytes_);
+    recv_ = Buffer(*mem_, bytes_);
+    if (o.check > 0) {
+      want_ = Buffer(*host_, bytes_);
+      if (mem_->onDevice()) {
+        hostSend_ = Buffer(*host_, bytes_);
+        hostRecv_ = Buffer(*host_, bytes_);
+      }
+    }
   }
 
   int run() {
-    const auto ranks = gatherRankInfo(comm_);
+    const auto ranks = gatherRankInfo(comm_, mem_->onDevice() ? mem_->device() : comm_.localRank(), mem_->describe());
     if (rank_ == 0) printHeader(stdout, o_, ranks);
     const std::vector<ReduceOp> noOp{ReduceOp::Sum};  // collectives without one run once
     std::vector<int> roots{-1};
@@ -95,15 +90,22 @@ class Bench {
 
   void call(const Shape& s, DataType type, const braid::Reduction& red, int root, bool inPlace, int iter) {
     const Ptrs p = pointers(s, braid::sizeOf(type), inPlace, iter);
-    coll_.run(comm_, p.send, p.recv, s, type, red, root);
+    coll_.run(comm_, p.send, p.recv, s, type, red, root, mem_->stream());
+  }
+
+  // The host copy of a place in send_ or recv_: the place itself for host memory.
+  unsigned char* mirrorOf(unsigned char* p) const {
+    if (!mem_->onDevice()) return p;
+    if (p >= recv_.get() && p < recv_.get() + bytes_) return hostRecv_.get() + (p - recv_.get());
+    return hostSend_.get() + (p - send_.get());
   }
 
   void sweep(DataType type, ReduceOp op, int root) {
     const std::size_t elem = braid::sizeOf(type);
     // Start every type from zeros: the previous type's bits read as this type could be
     // denormals or NaNs, which would slow float reductions and skew the timings.
-    std::memset(send_.get(), 0, bytes_);
-    std::memset(recv_.get(), 0, bytes_);
+    mem_->zero(send_.get(), bytes_);
+    mem_->zero(recv_.get(), bytes_);
     const braid::Reduction red = makeReduction(type, op);
     for (std::size_t warm : {o_.maxBytes, o_.minBytes}) {
       const Shape s = coll_.shape(warm / elem, n_);
@@ -137,14 +139,19 @@ class Bench {
   Result measure(const Shape& s, DataType type, ReduceOp op, const braid::Reduction& red, int root, bool inPlace,
                  std::size_t bytes) {
     call(s, type, red, root, inPlace, 0);  // untimed: the first call of a size may set up
+    mem_->sync();
     comm_.barrier();
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < o_.iters; ++i) {
       if (o_.aggIters > 1) comm_.groupStart();
       for (int a = 0; a < o_.aggIters; ++a) call(s, type, red, root, inPlace, i * o_.aggIters + a);
       if (o_.aggIters > 1) comm_.groupEnd();
-      if (o_.blocking) comm_.barrier();
+      if (o_.blocking) {
+        mem_->sync();
+        comm_.barrier();
+      }
     }
+    mem_->sync();  // device calls return once queued; the time is until their results are in
     const auto t1 = std::chrono::steady_clock::now();
     double sec = std::chrono::duration<double>(t1 - t0).count() / (static_cast<double>(o_.iters) * o_.aggIters);
     sec = combineTimes(sec);
@@ -191,19 +198,26 @@ class Bench {
     c.shape = s;
     c.inPlace = inPlace;
     const Ptrs p = pointers(s, elem, inPlace, 0);
+    unsigned char* hostSend = mirrorOf(p.send);
+    unsigned char* hostRecv = mirrorOf(p.recv);
+    const std::size_t recvBytes = s.recvCount * elem;
     unsigned char* want = want_.get();
     coll_.expected(c, want);
-    fillComplement(want, s.recvCount * elem, p.recv);
-    coll_.input(c, p.send);  // in place, this overwrites part of the poison
-    if (coll_.leavesRecv(c)) std::memcpy(want, p.recv, s.recvCount * elem);
-    coll_.run(comm_, p.send, p.recv, s, type, red, root);
-    if (corrupt_ && rank_ == 0 && s.recvCount > 0) p.recv[(s.recvCount / 2) * elem] ^= 0xff;  // the check must see it
+    fillComplement(want, recvBytes, hostRecv);
+    coll_.input(c, hostSend);  // in place, this overwrites part of the poison
+    if (coll_.leavesRecv(c)) std::memcpy(want, hostRecv, recvBytes);
+    // Send first: in place the areas overlap, and the recv area's mirror holds both.
+    mem_->upload(p.send, hostSend, s.sendCount * elem);
+    mem_->upload(p.recv, hostRecv, recvBytes);
+    coll_.run(comm_, p.send, p.recv, s, type, red, root, mem_->stream());
+    mem_->download(hostRecv, p.recv, recvBytes);
+    if (corrupt_ && rank_ == 0 && s.recvCount > 0) hostRecv[(s.recvCount / 2) * elem] ^= 0xff;  // the check must see it
     char what[160];
     std::snprintf(what, sizeof what, "%s: rank %d: %s %s %s, %zu B, root %d", coll_.name(), rank_,
                   std::string(braid::toString(type)).c_str(), coll_.reduces() ? opName(op) : "none",
                   inPlace ? "in-place" : "out-of-place", std::max(s.sendCount, s.recvCount) * elem,
                   coll_.rooted() ? root : -1);
-    std::uint64_t wrong = countWrong(p.recv, want, s.recvCount, type, what);
+    std::uint64_t wrong = countWrong(hostRecv, want, s.recvCount, type, what);
     comm_.allReduce(&wrong, &wrong, 1, DataType::Uint64, ReduceOp::Sum);
     return static_cast<long long>(wrong);
   }
@@ -214,7 +228,9 @@ class Bench {
   int rank_, n_;
   bool corrupt_ = false;
   std::size_t bytes_ = 0;
-  Buffer send_, recv_, want_;
+  std::unique_ptr<Memory> mem_, host_;
+  Buffer send_, recv_;               // where the calls run: mem_
+  Buffer want_, hostSend_, hostRecv_;  // host: expected results; mirrors of device buffers
   std::vector<Row> rows_;
   int failed_ = 0;
   double bwSum_ = 0;

@@ -39,8 +39,9 @@ class Collective {
   virtual Shape shape(std::size_t elements, int nranks) const = 0;
   // busbw = algbw * factor: what each rank's link must carry, relative to algbw.
   virtual double busFactor(int nranks) const = 0;
+  // `stream` is the rank's CUDA stream when the buffers are on a GPU, else nullptr.
   virtual void run(braid::Communicator& comm, const void* send, void* recv, const Shape& s, braid::DataType type,
-                   const braid::Reduction& op, int root) const = 0;
+                   const braid::Reduction& op, int root, braid::Stream stream) const = 0;
   // Writes this rank's input at `send` (sendCount elements), or nothing where the call
   // does not read it: in place, a rank's send area lies inside its receive area, and
   // writing data the call never reads there would let a no-op pass the check.

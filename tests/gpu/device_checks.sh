@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The GPU checks, run on a machine with a GPU from a bundle made by tests/gpu/bundle.sh:
+# the kernel and device-collective tests, the perf tools on device buffers with 4 ranks
+# sharing GPU 0 (#wrong must be 0), and torch.distributed with backend "nccl" on
+# Braid's libnccl.so.2. Each step has its own time limit; the log of each lands in
+# OUT_DIR. Exits non-zero if any step failed.
+#
+# usage: tests/gpu/device_checks.sh BUNDLE_DIR [OUT_DIR] [STEPS...]
+#   STEPS: any of tests perf torch (default: all three)
+set -uo pipefail
+bundle=$(cd "$1" && pwd)
+out=${2:-${OUT:-/tmp/gpu-checks}}
+shift $(($# >= 2 ? 2 : $#))
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(tests perf torch)
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$out"
+export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+bin=$bundle/bin
+status=0
+
+# step NAME LIMIT_SECONDS CMD...: runs it, keeps its output in OUT_DIR/NAME.log.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local start=$SECONDS
+  timeout -k 10 "$limit" "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  echo "== $name: exit $rc in $((SECONDS - start)) s"
+  [ $rc -eq 0 ] || { status=1; tail -n 25 "$out/$name.log"; }
+}
+
+# perf NAME LIMIT TOOL ARGS...: a perf tool under braidrun -n 4, every rank on GPU 0.
+perf() {
+  local name=$1 limit=$2 tool=$3
+  shift 3
+  step "$name" "$limit" "$bin/braidrun" -n 4 "$bin/$tool" "$@"
+  grep -E '^# (Out of bounds|Avg bus)|Rank  0|FAILED' "$out/$name.log" | head -5
+}
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+for s in "${steps[@]}"; do
+  case $s in
+    tests)
+      for t in "$bin"/braid_gpu_*tests; do step "$(basename "$t")" 150 "$t" --gtest_brief=1; done
+      grep -hE '^\[  (PASSED|FAILED|SKIPPED) ' "$out"/braid_gpu_*.log
+      ;;
+    perf)
+      # Every type and op up to 16 MiB, then float sums up to 1 GiB for the bandwidth.
+      perf all_reduce_all_types 150 all_reduce_perf -b 8 -e 16M -f 4 -d all -o all -c 1 -n 5 -w 1
+      perf all_reduce_1G 120 all_reduce_perf -b 8 -e 1G -f 4 -c 1 -n 10
+      perf all_gather_256M 60 all_gather_perf -b 8 -e 256M -f 4 -c 1 -n 10
+      perf reduce_scatter_256M 60 reduce_scatter_perf -b 8 -e 256M -f 4 -c 1 -n 10
+      ;;
+    torch)
+      step torch_nccl 240 env LD_PRELOAD="$bundle/lib/libnccl.so.2" python3 "$here/torch_nccl_check.py" 2 4
+      tail -n 12 "$out/torch_nccl.log"
+      ;;
+    *) echo "unknown step '$s'" >&2; status=2 ;;
+  esac
+done
+exit $status
