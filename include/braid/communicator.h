@@ -20,8 +20,9 @@
 ///   `stream` (a cudaStream_t): the call is enqueued on the stream and returns at once;
 ///   it reads its inputs after the work before it on the stream, and work enqueued after
 ///   it sees its results. With CUDA memory a null stream is the legacy default stream.
-///   Pageable host memory cannot be used with a stream, nor device memory of another GPU
-///   than the rank's (the one of its first stream, or current at its first CUDA call).
+///   Host memory, pageable or pinned, cannot be used with a stream (pinned: not yet), nor
+///   device memory of another GPU than the rank's (the one of its first stream, or
+///   current at its first CUDA call).
 ///   A failure after such a call returned breaks the communicator (asyncError() and every
 ///   later call report it), and its stream goes on within BRAID_TIMEOUT. Several ranks
 ///   may share a GPU, each with its own stream. Streams in CUDA graph capture are refused

@@ -61,6 +61,21 @@ void noteSharedContext(CUcontext ctx, int device) {
              "copies until BRAID_TIMEOUT; set it higher before CUDA starts");
 }
 
+// Throws UnsupportedError while `stream` (in context `ctx`) captures a CUDA graph: before
+// anything is allocated, which capture forbids too.
+void refuseGraphCapture(const cuda::Driver& d, int rank, const char* call, Stream stream, CUcontext ctx) {
+  cuda::ContextScope scope(d, ctx);
+  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+  CUresult r = scope.status() != CUDA_SUCCESS ? scope.status()
+                                              : d.cuStreamIsCapturing(static_cast<CUstream>(stream), &capture);
+  const char* which = stream ? "argument 'stream'" : "the default stream (null 'stream')";
+  if (r == CUDA_ERROR_STREAM_CAPTURE_IMPLICIT || (r == CUDA_SUCCESS && capture != CU_STREAM_CAPTURE_STATUS_NONE))
+    throw UnsupportedError(prefix(rank, call) + which + " is capturing a CUDA graph (or another stream is, which "
+                           "forbids the default stream): collectives in graph capture are not supported yet; issue "
+                           "them outside the capture", ErrorContext{rank, -1, "", ""});
+  if (r != CUDA_SUCCESS) cuda::throwCudaError(d, r, rank, call, std::string("checking ") + which + " for graph capture");
+}
+
 }  // namespace
 
 DeviceSide::DeviceSide(int rank) : rank_(rank), state_(std::make_unique<State>()) {}
@@ -101,8 +116,16 @@ CallPath DeviceSide::route(const char* call, Stream stream, std::initializer_lis
     if (!b.ptr) continue;
     if (p.kind == MemoryKind::Host)
       throw InvalidArgument(prefix(rank_, call) + "argument '" + b.name + "' is pageable host memory, which a CUDA "
-                            "stream cannot order: use device memory or pinned host memory (cudaHostAlloc, "
-                            "cudaHostRegister), or host memory throughout with no stream", ErrorContext{rank_, -1, "", ""});
+                            "stream cannot order: use device or managed memory, or host memory throughout with no "
+                            "stream", ErrorContext{rank_, -1, "", ""});
+    // The staging is pinned host memory too, and CUDA runs a copy between two host
+    // buffers on the calling thread once the stream reaches it: behind this call's own
+    // wait for its collective, which the worker starts only after this returns. The
+    // caller would block, and two thread ranks deadlock (seen on an H100).
+    if (p.kind == MemoryKind::HostPinned)
+      throw InvalidArgument(prefix(rank_, call) + "argument '" + b.name + "' is pinned host memory, which calls on a "
+                            "CUDA stream do not take yet: use device or managed memory, or host memory throughout "
+                            "with no stream", ErrorContext{rank_, -1, "", ""});
     if (p.kind == MemoryKind::Device && p.device != s.device)
       throw InvalidArgument(prefix(rank_, call) + "argument '" + b.name + "' is device memory of GPU " +
                             std::to_string(p.device) + ", but this rank works on GPU " + std::to_string(s.device),
@@ -146,6 +169,7 @@ void DeviceSide::bind(const char* call, Stream stream, int deviceOfBuffer) {
   if (!ctx)
     throw InvalidUsage(prefix(rank_, call) + "CUDA memory without a stream needs a CUDA context current on the calling "
                        "thread (cudaSetDevice), or pass a stream", ErrorContext{rank_, -1, "", ""});
+  refuseGraphCapture(d, rank_, call, stream, ctx);
   cuda::ContextScope scope(d, ctx);
   CUdevice device = -1;
   CUresult r = scope.status() != CUDA_SUCCESS ? scope.status() : d.cuCtxGetDevice(&device);
@@ -181,16 +205,7 @@ void DeviceSide::checkStream(const char* call, Stream stream) {
       throw InvalidArgument(prefix(rank_, call) + "argument 'stream' belongs to another CUDA context than this rank's "
                             "(GPU " + std::to_string(s.device) + ")", ctx);
   }
-  cuda::ContextScope scope(d, s.ctx);
-  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
-  CUresult r = scope.status() != CUDA_SUCCESS ? scope.status()
-                                              : d.cuStreamIsCapturing(static_cast<CUstream>(stream), &capture);
-  const char* which = stream ? "argument 'stream'" : "the default stream (null 'stream')";
-  if (r == CUDA_ERROR_STREAM_CAPTURE_IMPLICIT || (r == CUDA_SUCCESS && capture != CU_STREAM_CAPTURE_STATUS_NONE))
-    throw UnsupportedError(prefix(rank_, call) + which + " is capturing a CUDA graph (or another stream is, which "
-                           "forbids the default stream): collectives in graph capture are not supported yet; issue "
-                           "them outside the capture", ctx);
-  if (r != CUDA_SUCCESS) cuda::throwCudaError(d, r, rank_, call, std::string("checking ") + which + " for graph capture");
+  refuseGraphCapture(d, rank_, call, stream, s.ctx);
 }
 
 std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions) {
