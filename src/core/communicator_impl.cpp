@@ -402,14 +402,14 @@ void CommunicatorImpl::checkCallsMatch(const CallDesc& mine) {
   throw RemoteError(message, ctx);
 }
 
-void CommunicatorImpl::refuseIfBroken() {
+void CommunicatorImpl::notifyPeersOfFailureOnce() {
   bool tell = false;
   ErrorKind kind = ErrorKind::Remote;
   std::string text;
   int culprit = -1;
   {
     std::lock_guard<std::mutex> lock(failureMutex_);
-    if (failed_ && !aborted_) {
+    if (failed_ && !aborted_) {  // abort() tells the peers itself
       tell = !notified_ && !failedByPeer_;
       notified_ = true;
       kind = failureKind_;
@@ -417,9 +417,12 @@ void CommunicatorImpl::refuseIfBroken() {
       culprit = failureCtx_.peer;
     }
   }
-  // A peer may be waiting on this rank in a call of its own, and only hears why this
-  // rank will not come from here (the failure was seen between calls, outside any run).
   if (tell && board_) board_->notifyAll(kind, text, culprit);
+}
+
+void CommunicatorImpl::refuseIfBroken() {
+  // A failure seen between calls, outside any run: this is where the peers hear of it.
+  if (!aborted()) notifyPeersOfFailureOnce();
   checkUsable();
 }
 

@@ -138,6 +138,9 @@ class CommunicatorImpl final : private StatusEvents {
   // A failure no caller is waiting for (staged work): breaks the communicator with it
   // (asyncError(), the next call) and tells the peers.
   void failInBackground(const Error& e);
+  // Tells the peers, once, why this rank is broken (they may wait on it in a call of
+  // their own); not when a peer's notice broke it (they heard it) or after abort().
+  void notifyPeersOfFailureOnce();
   // An operation for the worker: a host asynchronous collective (`state` gets its
   // result), or staged device work that runs itself.
   struct Queued {

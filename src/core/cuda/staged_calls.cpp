@@ -69,20 +69,8 @@ void CommunicatorImpl::failInBackground(const Error& e) {
   if (recordFailure(e.kind(), e.what(), e.context(), false))
     BRAID_WARN("rank " + std::to_string(rank_) + ": a call on a CUDA stream failed; the communicator is broken: " +
                e.what());
-  bool tell = false;
-  ErrorKind kind;
-  std::string text;
-  int culprit;
-  {
-    std::lock_guard<std::mutex> lock(failureMutex_);
-    tell = !notified_ && !failedByPeer_;
-    notified_ = true;
-    kind = failureKind_;
-    text = failure_;
-    culprit = failureCtx_.peer;
-  }
   // Peers may be waiting for this rank in the same call; they stop now, naming it.
-  if (tell && board_) board_->notifyAll(kind, text, culprit);
+  notifyPeersOfFailureOnce();
 }
 
 }  // namespace braid
