@@ -81,10 +81,13 @@ ncclResult_t ncclRedOpCreatePreMulSum(ncclRedOp_t* op, void* scalar, ncclDataTyp
                                     ", not ncclScalarDevice (0) or ncclScalarHostImmediate (1)");
     // A device-residence scalar is read when each call runs. In host (or managed) memory
     // a plain read does that; one in GPU memory needs a read ordered on the call's
-    // stream, which the C++ core cannot take yet.
+    // stream, which the C++ core cannot take yet. (A build without CUDA takes no GPU
+    // memory anywhere, and cannot tell it apart.)
+#ifdef BRAID_HAVE_CUDA
     if (where == ncclScalarDevice && braid::inspectPointer(scalar).kind == braid::MemoryKind::Device)
       fail(ncclInvalidUsage, rankPrefix(rank) + "not supported by Braid yet: a ncclScalarDevice scalar in GPU "
                                                 "memory; pass it in host memory, or use ncclScalarHostImmediate");
+#endif
     *op = ref->preMulSums.create(type, where == ncclScalarHostImmediate, scalar);
     return ncclSuccess;
   });
