@@ -2,6 +2,7 @@
 
 #include "expected_values.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -103,9 +104,11 @@ void CallChecker::run(Communicator& comm, const Call& c, const std::string& desc
   const unsigned char* send = send_.data();
   if (c.inPlace) {
     switch (c.collective) {
-      case Collective::AllGather: std::memcpy(recv + r * block, send_.data(), block); send = recv + r * block; break;
-      case Collective::ReduceScatter: std::memcpy(recv, send_.data(), send_.size()); send = recv; recv += r * block; break;
-      default: std::memcpy(recv, send_.data(), send_.size()); send = recv; break;
+      // copy_n, not memcpy: a count-0 call leaves send_ empty, and memcpy from its null
+      // data() is undefined even for 0 bytes (UBSan caught it in the soak).
+      case Collective::AllGather: std::copy_n(send_.data(), block, recv + r * block); send = recv + r * block; break;
+      case Collective::ReduceScatter: std::copy_n(send_.data(), send_.size(), recv); send = recv; recv += r * block; break;
+      default: std::copy_n(send_.data(), send_.size(), recv); send = recv; break;
     }
   } else {
     sendCopy_ = send_;
