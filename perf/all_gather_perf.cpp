@@ -13,6 +13,7 @@ class AllGather : public perf::Collective {
     return {per, per, per * static_cast<std::size_t>(n), per, 0};
   }
   double busFactor(int n) const override { return static_cast<double>(n - 1) / n; }
+  double memoryTraffic(int n) const override { return n + 1.0; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
            const braid::Reduction&, int, braid::Stream stream) const override {
     comm.allGather(send, recv, s.count, type, stream);

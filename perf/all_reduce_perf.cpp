@@ -10,6 +10,7 @@ class AllReduce : public perf::Collective {
   perf::Shape shape(std::size_t elements, int) const override { return {elements, elements, elements, 0, 0}; }
   // A ring all-reduce is a reduce-scatter then an all-gather: each sends 2(n-1)/n of the data.
   double busFactor(int n) const override { return 2.0 * (n - 1) / n; }
+  double memoryTraffic(int n) const override { return 2.0 * n; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
            const braid::Reduction& op, int, braid::Stream stream) const override {
     comm.allReduce(send, recv, s.count, type, op, stream);

@@ -14,6 +14,7 @@ class AllToAll : public perf::Collective {
   }
   // All but the block a rank keeps crosses a link.
   double busFactor(int n) const override { return static_cast<double>(n - 1) / n; }
+  double memoryTraffic(int n) const override { return 2.0 * n; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
            const braid::Reduction&, int, braid::Stream stream) const override {
     comm.allToAll(send, recv, s.count, type, stream);

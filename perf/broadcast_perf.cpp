@@ -9,6 +9,7 @@ class Broadcast : public perf::Collective {
   bool rooted() const override { return true; }
   perf::Shape shape(std::size_t elements, int) const override { return {elements, elements, elements, 0, 0}; }
   double busFactor(int) const override { return 1.0; }
+  double memoryTraffic(int n) const override { return n + 1.0; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
            const braid::Reduction&, int root, braid::Stream stream) const override {
     comm.broadcast(send, recv, s.count, type, root, stream);

@@ -11,6 +11,7 @@ class Reduce : public perf::Collective {
   perf::Shape shape(std::size_t elements, int) const override { return {elements, elements, elements, 0, 0}; }
   // Each rank's link carries the data once along the chain to the root.
   double busFactor(int) const override { return 1.0; }
+  double memoryTraffic(int n) const override { return n + 1.0; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
            const braid::Reduction& op, int root, braid::Stream stream) const override {
     comm.reduce(send, recv, s.count, type, op, root, stream);

@@ -14,6 +14,7 @@ class ReduceScatter : public perf::Collective {
     return {per, per * static_cast<std::size_t>(n), per, 0, per};
   }
   double busFactor(int n) const override { return static_cast<double>(n - 1) / n; }
+  double memoryTraffic(int n) const override { return n + 1.0; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
            const braid::Reduction& op, int, braid::Stream stream) const override {
     comm.reduceScatter(send, recv, s.count, type, op, stream);

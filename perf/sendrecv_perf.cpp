@@ -12,6 +12,7 @@ class SendRecv : public perf::Collective {
   const char* name() const override { return "sendrecv_perf"; }
   perf::Shape shape(std::size_t elements, int) const override { return {elements, elements, elements, 0, 0}; }
   double busFactor(int) const override { return 1.0; }
+  double memoryTraffic(int n) const override { return 2.0 * n; }
   void run(braid::Communicator& comm, const void* send, void* recv, const perf::Shape& s, braid::DataType type,
            const braid::Reduction&, int, braid::Stream stream) const override {
     // Grouped, so that the ring of blocking sends cannot deadlock.

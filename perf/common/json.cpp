@@ -44,7 +44,7 @@ std::string result(const Result& r) {
 
 bool writeJson(const std::string& path, const std::string& tool, const Options& o, int nranks,
                const std::vector<RankInfo>& ranks, const std::vector<Row>& rows, int failedChecks,
-               double avgBusBw) {
+               double avgBusBw, double boundBusBw) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return false;
   std::string types, ops;
@@ -74,8 +74,11 @@ bool writeJson(const std::string& path, const std::string& tool, const Options& 
                  i ? "," : "", r.bytes, r.count, quote(r.type).c_str(), quote(r.redop).c_str(), r.root,
                  result(r.outOfPlace).c_str(), result(r.inPlace).c_str());
   }
-  std::fprintf(f, "\n  ],\n  \"out_of_bounds\": %d,\n  \"ok\": %s,\n  \"avg_busbw_GBps\": %s\n}\n", failedChecks,
-               failedChecks ? "false" : "true", number(avgBusBw).c_str());
+  std::fprintf(f,
+               "\n  ],\n  \"out_of_bounds\": %d,\n  \"ok\": %s,\n  \"avg_busbw_GBps\": %s,\n"
+               "  \"memory_bound_busbw_GBps\": %s\n}\n",
+               failedChecks, failedChecks ? "false" : "true", number(avgBusBw).c_str(),
+               boundBusBw > 0 ? number(boundBusBw).c_str() : "null");
   const bool ok = std::ferror(f) == 0;
   if (std::fclose(f) != 0 || !ok) {
     if (errno == 0) errno = EIO;

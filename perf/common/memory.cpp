@@ -1,5 +1,6 @@
 #include "common/memory.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -34,6 +35,17 @@ class HostMemory final : public Memory {
     if (dst != src) std::memmove(dst, src, bytes);
   }
   void sync() override {}
+  double copyRate(std::size_t bytes, int reps) override {
+    unsigned char* a = allocate(bytes);
+    unsigned char* b = allocate(bytes);
+    std::memcpy(b, a, bytes);  // the first touch of the pages is not the memory's speed
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i) std::memcpy(i % 2 ? a : b, i % 2 ? b : a, bytes);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    release(a);
+    release(b);
+    return 2.0 * static_cast<double>(bytes) * reps / took.count();
+  }
 };
 
 #ifdef PERF_WITH_CUDA
@@ -75,6 +87,27 @@ class DeviceMemory final : public Memory {
     sync();
   }
   void sync() override { check(cudaStreamSynchronize(stream_), "the benchmark's stream"); }
+  double copyRate(std::size_t bytes, int reps) override {
+    unsigned char* a = allocate(bytes);
+    unsigned char* b = allocate(bytes);
+    cudaEvent_t start = nullptr, stop = nullptr;
+    check(cudaEventCreate(&start), "cudaEventCreate");
+    check(cudaEventCreate(&stop), "cudaEventCreate");
+    check(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream_), "cudaMemcpy on the GPU");
+    check(cudaEventRecord(start, stream_), "cudaEventRecord");
+    for (int i = 0; i < reps; ++i)
+      check(cudaMemcpyAsync(i % 2 ? a : b, i % 2 ? b : a, bytes, cudaMemcpyDeviceToDevice, stream_),
+            "cudaMemcpy on the GPU");
+    check(cudaEventRecord(stop, stream_), "cudaEventRecord");
+    sync();
+    float ms = 0;
+    check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    release(a);
+    release(b);
+    return 2.0 * static_cast<double>(bytes) * reps / (ms / 1e3);
+  }
 
  private:
   int device_;

@@ -33,6 +33,9 @@ class Memory {
   virtual void download(unsigned char* hostDst, const unsigned char* src, std::size_t bytes) = 0;
   // Waits until everything issued on stream() is done (host: nothing to wait for).
   virtual void sync() = 0;
+  // Bytes read plus written per second by `reps` back-to-back copies of `bytes` between
+  // two buffers of this memory, allocated for the purpose (memory_bound.h).
+  virtual double copyRate(std::size_t bytes, int reps) = 0;
 };
 
 // A buffer of a Memory, freed by it.

@@ -8,8 +8,10 @@
 
 namespace perf {
 
-std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm, int device, const std::string& memory) {
+std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm, int device, const std::string& memory,
+                                     double copyRate) {
   RankInfo me{};
+  me.copyRate = copyRate;
   me.rank = comm.rank();
   me.pid = static_cast<std::int32_t>(::getpid());
   me.localRank = comm.localRank();
@@ -69,9 +71,10 @@ void printResult(std::FILE* out, const Result& r) {
   std::fflush(out);
 }
 
-void printFooter(std::FILE* out, int failedChecks, double avgBusBw) {
+void printFooter(std::FILE* out, int failedChecks, double avgBusBw, const std::string& boundText) {
   std::fprintf(out, "# Out of bounds values : %d %s\n", failedChecks, failedChecks ? "FAILED" : "OK");
   std::fprintf(out, "# Avg bus bandwidth    : %g \n", avgBusBw);
+  if (!boundText.empty()) std::fprintf(out, "# Memory bound         : %s\n", boundText.c_str());
   std::fprintf(out, "#\n");
   std::fflush(out);
 }

@@ -23,10 +23,12 @@ struct RankInfo {
   char host[64];
   char transports[32];  // distinct transports to the peers, e.g. "shm" or "shm,tcp"
   char memory[64];      // "host", or the GPU's name as nccl-tests prints it
+  double copyRate;      // bytes/s read + written by copies inside that memory (memory_bound.h)
 };
 
 // `memory`: where this rank's buffers are, "host" or "cuda:N (name)".
-std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm, int device, const std::string& memory);
+std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm, int device, const std::string& memory,
+                                     double copyRate);
 
 // One placement's measurement.
 struct Result {
@@ -50,11 +52,12 @@ void printHeader(std::FILE* out, const Options& o, const std::vector<RankInfo>& 
 // The row's first five columns, printed before it is measured (progress shows).
 void printRowStart(std::FILE* out, const Row& row);
 void printResult(std::FILE* out, const Result& r);
-void printFooter(std::FILE* out, int failedChecks, double avgBusBw);
+// `boundText` (memory_bound.h) is printed where it is not empty.
+void printFooter(std::FILE* out, int failedChecks, double avgBusBw, const std::string& boundText);
 
 // Writes the run as JSON; false (with errno set) if the file cannot be written.
 bool writeJson(const std::string& path, const std::string& tool, const Options& o, int nranks,
                const std::vector<RankInfo>& ranks, const std::vector<Row>& rows, int failedChecks,
-               double avgBusBw);
+               double avgBusBw, double boundBusBw);
 
 }  // namespace perf

@@ -1,6 +1,7 @@
 #include "common/runner.h"
 
 #include "common/memory.h"
+#include "common/memory_bound.h"
 #include "common/options.h"
 #include "common/report.h"
 
@@ -44,7 +45,8 @@ class Bench {
   }
 
   int run() {
-    const auto ranks = gatherRankInfo(comm_, mem_->onDevice() ? mem_->device() : comm_.localRank(), mem_->describe());
+    const auto ranks = gatherRankInfo(comm_, mem_->onDevice() ? mem_->device() : comm_.localRank(), mem_->describe(),
+                                      measureCopyRate());
     if (rank_ == 0) printHeader(stdout, o_, ranks);
     const std::vector<ReduceOp> noOp{ReduceOp::Sum};  // collectives without one run once
     std::vector<int> roots{-1};
@@ -58,8 +60,10 @@ class Bench {
     const double avgBw = bwCount_ ? bwSum_ / bwCount_ : 0.0;
     int status = failed_ ? 1 : 0;
     if (rank_ == 0) {
-      printFooter(stdout, failed_, avgBw);
-      if (!o_.jsonPath.empty() && !writeJson(o_.jsonPath, coll_.name(), o_, n_, ranks, rows_, failed_, avgBw)) {
+      const MemoryBound bound = memoryBound(ranks, coll_.memoryTraffic(n_), coll_.busFactor(n_));
+      printFooter(stdout, failed_, avgBw, bound.busBw > 0 ? describeBound(bound, avgBw) : "");
+      if (!o_.jsonPath.empty() &&
+          !writeJson(o_.jsonPath, coll_.name(), o_, n_, ranks, rows_, failed_, avgBw, bound.busBw)) {
         std::fprintf(stderr, "%s: rank 0: cannot write %s: %s\n", coll_.name(), o_.jsonPath.c_str(), std::strerror(errno));
         status = 1;
       }
@@ -71,6 +75,20 @@ class Bench {
   }
 
  private:
+  // Every rank copies at the same time, after a barrier, so that ranks sharing a memory
+  // share it as they do in the sweep (memory_bound.h). Large enough to leave the caches
+  // (a 32 MiB L3, a 50 MiB L2 on an H100). A memory with no room for the copies leaves
+  // the bound out, not the run.
+  double measureCopyRate() {
+    const std::size_t bytes = std::size_t{mem_->onDevice() ? 256u : 64u} << 20;
+    comm_.barrier();
+    try {
+      return mem_->copyRate(bytes, mem_->onDevice() ? 20 : 3);
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+
   struct Ptrs {
     unsigned char* send;
     unsigned char* recv;

@@ -39,6 +39,10 @@ class Collective {
   virtual Shape shape(std::size_t elements, int nranks) const = 0;
   // busbw = algbw * factor: what each rank's link must carry, relative to algbw.
   virtual double busFactor(int nranks) const = 0;
+  // What all ranks together must at least read and write in their buffers per byte of
+  // the size column (memory_bound.h): 2n where every rank reads and writes the size,
+  // n + 1 where one side is the size and the other a rank's share (or the root's).
+  virtual double memoryTraffic(int nranks) const = 0;
   // `stream` is the rank's CUDA stream when the buffers are on a GPU, else nullptr.
   virtual void run(braid::Communicator& comm, const void* send, void* recv, const Shape& s, braid::DataType type,
                    const braid::Reduction& op, int root, braid::Stream stream) const = 0;

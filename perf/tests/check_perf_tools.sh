@@ -4,7 +4,8 @@
 # every checked #wrong 0 and its exit status 0. Then a run with PERF_CORRUPT_FOR_TEST=1
 # (rank 0 flips one result element before checking) must be caught: #wrong > 0, a
 # FAILED footer and a non-zero exit, which shows that the check can fail at all.
-# Bad flags must exit 2, -c 0 must print N/A, and -J must write valid JSON.
+# Bad flags must exit 2, -c 0 must print N/A, -J must write valid JSON, and the footer
+# must state the memory bound (perf/common/memory_bound.h).
 #
 # usage: check_perf_tools.sh [BUILD_DIR]      (default: $BUILD_DIR, else ./build)
 # env:   NP (ranks, default 4), TRANSPORTS (default "shm tcp"), TOOLS (default: all 7)
@@ -147,6 +148,9 @@ check_output() {
       ;;
   esac
   grep -Eq '^# Avg bus bandwidth    : [0-9.e+-]+ $' "$file" || fail "$what: no '# Avg bus bandwidth' footer"
+  # Host-memory ranks on this one host share its memory: the bound names all of them.
+  grep -Eq "^# Memory bound         : busbw <= [0-9]+\.[0-9]{2} GB/s: the host memory of [^ ]+ holds the buffers of $np ranks?, and copies there moved [0-9]+\.[0-9] GB/s \(read \+ write\) in this run; the average busbw is [0-9]+\.[0-9] % of the bound$" "$file" ||
+    fail "$what: memory bound line is '$(grep '^# Memory bound' "$file")'"
   [[ $(tail -n 1 "$file") == "#" ]] || fail "$what: output does not end with '#'"
 }
 
@@ -207,6 +211,7 @@ assert d["tool"] == "reduce_perf" and d["nranks"] == n and len(d["devices"]) == 
 assert len(d["results"]) == 4 * 12 * 6 * n, len(d["results"])
 assert all(r[p]["wrong"] == 0 for r in d["results"] for p in ("out_of_place", "in_place"))
 assert d["ok"] is True and d["out_of_bounds"] == 0
+assert d["memory_bound_busbw_GBps"] > 0, d["memory_bound_busbw_GBps"]
 EOF
   else
     [[ -s $json ]] || fail "reduce_perf -J wrote nothing"

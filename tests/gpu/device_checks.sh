@@ -35,7 +35,7 @@ perf() {
   local name=$1 limit=$2 tool=$3
   shift 3
   step "$name" "$limit" "$bin/braidrun" -n 4 "$bin/$tool" "$@"
-  grep -E '^# (Out of bounds|Avg bus)|Rank  0|FAILED' "$out/$name.log" | head -5
+  grep -E '^# (Out of bounds|Avg bus|Memory bound)|Rank  0|FAILED' "$out/$name.log" | head -6
 }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
