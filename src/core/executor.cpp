@@ -273,7 +273,9 @@ void Executor::timedOut(const Plan& plan, const char* what) {
       transport = c->transportName();
     }
     owed += " rank " + std::to_string(plan.peers[p]) + " (" + c->peerHost() + ", " + c->transportName() +
-            "): " + std::to_string(recvs) + " receives and " + std::to_string(sends) + " sends pending;";
+            "): " + std::to_string(recvs) + " receives and " + std::to_string(sends) + " sends pending";
+    const std::string wire = c->wireState();
+    owed += wire.empty() ? ";" : " [" + wire + "];";
   }
   throw TimeoutError("rank " + std::to_string(rank_) + ": " + what + " did not complete before BRAID_TIMEOUT;" + owed,
                      ErrorContext{rank_, firstPeer, host, transport});

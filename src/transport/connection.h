@@ -168,6 +168,9 @@ class Connection {
   // is known to be gone (e.g. its process no longer exists), PeerNoticeError if it sent
   // a notice. Cheap; may be a no-op.
   virtual void checkPeer() const {}
+  // For a timeout report: the transport's own counters, which tell a message lost on
+  // the wire from one that arrived and was never taken ("" where there is nothing to add).
+  virtual std::string wireState() const { return {}; }
 
   // The communicator's status link saw the peer's process end (any thread may call).
   // Some transports cannot see that themselves (a verbs receiver gets no error when its

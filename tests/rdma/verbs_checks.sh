@@ -143,5 +143,14 @@ case "$mode" in
     exit 2
     ;;
 esac
+# After a failure, what rxe itself counted (retransmissions, sequence errors, drops)
+# and logged: tells a message lost on the emulated wire from one Braid never took.
+if [ $failed -ne 0 ]; then
+  echo "rxe0 counters (non-zero) and kernel log:"
+  for f in /sys/class/infiniband/rxe0/ports/1/hw_counters/*; do
+    v=$(cat "$f" 2>/dev/null) && [ "${v:-0}" != 0 ] && echo "    $(basename "$f") $v"
+  done
+  dmesg 2>/dev/null | grep -iE "rxe|rdma|net" | tail -n 15 | sed 's/^/    /'
+fi
 rm -rf "$log"
 exit $failed

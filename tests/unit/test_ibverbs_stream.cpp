@@ -69,6 +69,20 @@ TEST(IbCreditWindow, ReceiverRejectsOverrunAndBatchesCredits) {
   EXPECT_EQ(r.arrived(), 0u);
 }
 
+// What a timeout report quotes (VerbsConnection::wireState): a chunk written and
+// completed by the sender but never arrived reads differently from one arrived unread.
+TEST(IbCreditWindow, DescribeCountsWhereTheChunksStand) {
+  SendWindow s(4);
+  s.posted(), s.posted(), s.posted();
+  s.completed();
+  s.credited(1);
+  EXPECT_EQ(s.describe(), "3 chunks written, 1 completed, 1 credited");
+  RecvWindow r(4);
+  r.arrived(), r.arrived();
+  r.consumed();
+  EXPECT_EQ(r.describe(), "2 chunks arrived, 1 read, 1 credits not yet returned");
+}
+
 // Two ends of one direction of a connection with K lanes of `slots` x `slotBytes`.
 struct Pipe {
   struct Lane {

@@ -38,6 +38,11 @@ class SendWindow {
     credited_ += n;
   }
   std::uint64_t inFlight() const { return posted_ - completed_; }
+  // For a timeout report: where the chunks of this direction stand.
+  std::string describe() const {
+    return std::to_string(posted_) + " chunks written, " + std::to_string(completed_) + " completed, " +
+           std::to_string(credited_) + " credited";
+  }
   std::uint64_t unacknowledged() const { return posted_ - credited_; }
   std::uint32_t slots() const { return slots_; }
 
@@ -73,6 +78,10 @@ class RecvWindow {
     return n;
   }
   std::uint32_t slots() const { return slots_; }
+  std::string describe() const {
+    return std::to_string(arrived_) + " chunks arrived, " + std::to_string(consumed_) + " read, " +
+           std::to_string(uncredited_) + " credits not yet returned";
+  }
 
  private:
   std::uint32_t slots_;

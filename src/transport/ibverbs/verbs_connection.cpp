@@ -431,6 +431,19 @@ void VerbsConnection::checkPeer() const {
     throw PeerNoticeError(*notice, ErrorContext{self_, peer_, peerHost_, "ibverbs"});
 }
 
+std::string VerbsConnection::wireState() const {
+  std::string s;
+  for (std::size_t j = 0; j < lanes_.size(); ++j) {
+    const Lane& l = lanes_[j];
+    s += (j ? "; lane " : "lane ") + std::to_string(j) + " (queue pair " + std::to_string(l.qp->qp_num) +
+         "): out " + l.send.describe() + ", " + std::to_string(l.creditsInFlight) + " credit messages in flight; in " +
+         l.recv.describe() + (l.dead ? "; failed" : "");
+  }
+  return s + "; messages: " + std::to_string(writer_.finished()) + " copied out, " +
+         std::to_string(reader_.finished()) + " taken in; " + std::to_string(stash_.size()) +
+         " completions polled, not yet handled";
+}
+
 void VerbsConnection::postNotice(const FailureNotice& notice) {
   if (noticePosted_) return;
   noticePosted_ = true;

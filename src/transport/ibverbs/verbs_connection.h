@@ -58,6 +58,7 @@ class VerbsConnection final : public Connection {
   void addPollFds(std::vector<pollfd>& fds) const override;
   const char* transportName() const override { return "ibverbs"; }
   void checkPeer() const override;
+  std::string wireState() const override;
   void postNotice(const FailureNotice& notice) override;
   bool flushNotice() override;
 
