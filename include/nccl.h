@@ -8,7 +8,7 @@
  *
  * Braid's extension: besides CUDA device memory, buffers may be host memory when the
  * stream argument is NULL. What is not supported yet, and what each unsupported call
- * returns, is listed in the README ("Running NCCL programs on Braid").
+ * returns, is listed in the README ("Running an NCCL program on Braid").
  *
  * Every function also exists with a "p" prefix (pncclAllReduce, ...): the same code
  * under a second name, which profiling tools interpose on. */
