@@ -78,10 +78,14 @@ class Bench {
   // Every rank copies at the same time, after a barrier, so that ranks sharing a memory
   // share it as they do in the sweep (memory_bound.h). Large enough to leave the caches
   // (a 32 MiB L3, a 50 MiB L2 on an H100). A memory with no room for the copies leaves
-  // the bound out, not the run.
+  // the bound out, not the run. The barrier is an all-gather: comm.barrier() is an
+  // all-reduce, and the log (BRAID_DEBUG=INFO) would show its algorithm choice in place
+  // of the sweep's first.
   double measureCopyRate() {
     const std::size_t bytes = std::size_t{mem_->onDevice() ? 256u : 64u} << 20;
-    comm_.barrier();
+    const unsigned char mine = 0;
+    std::vector<unsigned char> all(static_cast<std::size_t>(n_));
+    comm_.allGather(&mine, all.data(), 1, DataType::Uint8);
     try {
       return mem_->copyRate(bytes, mem_->onDevice() ? 20 : 3);
     } catch (const std::exception&) {
