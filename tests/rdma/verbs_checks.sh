@@ -100,7 +100,7 @@ case "$mode" in
     used_ibverbs across_guests
     # Several chunks per message and the ring wrapped many times over, at a quarter of
     # the packets of a 1 MiB case. One CI run hung here at 1 MiB (a 4 KiB message that
-    # rank 0 had sent never reached rank 1, and neither NIC reported an error), 46
+    # rank 0 had sent never reached rank 1, and neither NIC reported an error), 58
     # repeats by hand did not, and rxe retransmits now and then under TCG (its
     # completer_retry_err counter): fewer packets, fewer chances. A timeout report now
     # quotes each lane's counters and rxe's own, to tell a lost message from Braid's
