@@ -90,6 +90,10 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   // Without shared memory nobody rings a doorbell: the executor then sleeps in poll() only.
   executor_ = std::make_unique<Executor>(rank, std::move(raw), ctx.doorbell, oversubscribed);
   executor_->setAbortFlag(&stopRun_);
+  doorbell_ = ctx.doorbell;
+  oversubscribed_ = oversubscribed;
+  // Every rank decides the same from the same peer table: all on this host or not.
+  if (localSize_ == size_ && env.cudaIpc()) device_->stageOnDevice(ctx.doorbell);
 
   board_ = std::make_unique<StatusBoard>(*bootstrap_, bootstrap_->secret(), static_cast<std::uint32_t>(check_),
                                         static_cast<StatusEvents&>(*this));
@@ -153,6 +157,8 @@ void CommunicatorImpl::onPeerGone(int peer, const std::string& why) {
     BRAID_WARN("rank " + std::to_string(rank_) + ": " + text);
   // The board's thread ends before the connections are freed (abort, destructor).
   if (connections_[peer]) connections_[peer]->markPeerGone();
+  std::lock_guard<std::mutex> lock(ipcMutex_);
+  if (!ipcConnections_.empty() && ipcConnections_[peer]) ipcConnections_[peer]->markPeerGone();
 }
 
 void CommunicatorImpl::onPeerNotice(int peer, int culprit, ErrorKind kind, const std::string& text) {
@@ -242,6 +248,12 @@ void CommunicatorImpl::abort() {
 void CommunicatorImpl::releaseResources() {
   // Reverse order of construction: the executor uses the connections, the connections
   // use the transports' segments, the board and transports were set up over the bootstrap.
+  device_->forgetDoorbell();  // the GPU's wake-ups must not ring a doorbell being unmapped
+  deviceExecutor_.reset();
+  {
+    std::lock_guard<std::mutex> lock(ipcMutex_);
+    ipcConnections_.clear();
+  }
   executor_.reset();
   connections_.clear();
   transports_.clear();
@@ -299,11 +311,19 @@ void CommunicatorImpl::executePlan(const Plan& plan, std::size_t elemSize, reduc
                                    const char* what, const CallDesc* current) {
   ExecutionBuffers& eb = execBuffers_;
   if (eb.base.size() < plan.bufferCount) eb.base.resize(plan.bufferCount);
-  eb.base[kScratch] = scratch(plan.scratchCount * elemSize);
+  eb.base[kScratch] = deviceRun_ ? deviceRun_->scratch(0, plan.scratchCount * elemSize)
+                                 : scratch(plan.scratchCount * elemSize);
   eb.elemSize = elemSize;
   eb.combine = combine;
+  eb.device = deviceRun_;
+  const Deadline deadline(Env::get().timeout());
   try {
-    executor_->run(plan, eb, Deadline(Env::get().timeout()), what);
+    if (!deviceRun_) {
+      executor_->run(plan, eb, deadline, what);
+    } else {
+      deviceExecutor().run(plan, eb, deadline, what);
+      settleDeviceLinks(deadline, what);
+    }
   } catch (const Error& e) {
     failRun(e, what, current);
   }
@@ -466,14 +486,26 @@ void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallD
   bool reduces = call.collective == Collective::AllReduce || call.collective == Collective::ReduceScatter ||
                  call.collective == Collective::Reduce;
   reduce::BinaryFn combine = reduces ? reduce::binary(call.type, call.op.op) : nullptr;
+  if (deviceRun_) {
+    deviceRun_->setReduction(call.type, call.op.op);
+    // Every slice costs a control message and a kernel launch: slices too small to
+    // keep a GPU busy only add those.
+    shape.sliceElems = std::max(shape.sliceElems, kDeviceSliceBytes / elem);
+  }
 
   // PreMulSum scales this rank's contribution first, into a private copy.
   std::vector<unsigned char> scaled;
   if (reduces && call.op.op == ReduceOp::PreMulSum) {
     std::size_t inCount = call.collective == Collective::ReduceScatter ? call.count * n : call.count;
-    scaled.resize(inCount * elem);
-    reduce::preMultiply(scaled.data(), send, inCount, call.type, call.op.scalar);
-    send = reinterpret_cast<const char*>(scaled.data());
+    if (deviceRun_) {
+      void* copy = deviceRun_->scratch(1, inCount * elem);
+      deviceRun_->wait(deviceRun_->preMultiply(copy, send, inCount, call.op.scalar), Deadline(Env::get().timeout()));
+      send = static_cast<const char*>(copy);
+    } else {
+      scaled.resize(inCount * elem);
+      reduce::preMultiply(scaled.data(), send, inCount, call.type, call.op.scalar);
+      send = reinterpret_cast<const char*>(scaled.data());
+    }
     shape.inPlace = false;
   }
   execBuffers_.base.resize(3);
@@ -481,8 +513,11 @@ void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallD
   execBuffers_.base[kOutput] = recv;
   executePlan(planFor(shape), elem, combine, toString(call.collective), &desc);
 
-  if (reduces && call.op.op == ReduceOp::Avg && (call.collective != Collective::Reduce || rank_ == call.root))
-    reduce::finishAvg(recv, call.count, call.type, static_cast<std::uint64_t>(size_));
+  if (reduces && call.op.op == ReduceOp::Avg && (call.collective != Collective::Reduce || rank_ == call.root)) {
+    const auto ranks = static_cast<std::uint64_t>(size_);
+    if (deviceRun_) deviceRun_->finishAvg(recv, call.count, ranks);  // the staged call waits for it
+    else reduce::finishAvg(recv, call.count, call.type, ranks);
+  }
 }
 
 void CommunicatorImpl::runPointToPoint(const std::vector<P2POp>& ops, const std::vector<void*>& buffers) {

@@ -14,6 +14,7 @@
 #include "core/executor.h"
 #include "core/status_board.h"
 #include "transport/doorbell.h"
+#include "transport/cudaipc/cudaipc_connection.h"
 #include "transport/transport.h"
 
 #include <array>
@@ -187,6 +188,21 @@ class CommunicatorImpl final : private StatusEvents {
   bool workerBusy_ = false, stopping_ = false;
   std::thread worker_;
   std::unique_ptr<DeviceSide> device_;  // no CUDA call until a call names CUDA memory
+
+  // Staged calls run on the GPU (DeviceSide::stageOnDevice): the executor over cudaipc
+  // connections, which carry their control messages over connections_. Made at the
+  // first such call; the board's thread marks peers gone on them too.
+  Executor& deviceExecutor();
+  // After a run on the GPU: the control messages still leaving are sent, so that the
+  // next host run starts on quiet connections.
+  void settleDeviceLinks(const Deadline& deadline, const char* what);
+  static constexpr std::size_t kDeviceSliceBytes = std::size_t{4} << 20;
+  DeviceCompute* deviceRun_ = nullptr;  // set while the worker runs a call on the GPU
+  Doorbell* doorbell_ = nullptr;
+  bool oversubscribed_ = false;
+  std::mutex ipcMutex_;
+  std::vector<std::unique_ptr<CudaIpcConnection>> ipcConnections_;  // by rank; null for self
+  std::unique_ptr<Executor> deviceExecutor_;
 };
 
 }  // namespace braid

@@ -44,6 +44,8 @@ const std::vector<Setting> kSettings = {
     {"BRAID_SECRET", nullptr, "", "32 hex digits shared by all ranks of a torchrun/MPI/Slurm launch"},
     {"BRAID_CPU_ISA", nullptr, "", "Force the reduction kernels' instruction set: generic, avx2, avx512"},
     {"BRAID_TOPO_FILE", nullptr, "", "Topology JSON to use instead of probing this machine (pose as another node)"},
+    {"BRAID_CUDA_IPC", nullptr, "0",
+     "GPU buffers, all ranks on one host: 1 = run on the GPUs, peers read through CUDA IPC (experimental); 0 = stage in host memory"},
 };
 
 // The settings in force, and earlier ones: references handed out before a reload stay
@@ -98,6 +100,9 @@ Env::Env() {
   logLevel_ = parseLogLevel(value("BRAID_DEBUG"));
   hostId_ = value("BRAID_HOST_ID");
   checkLevel_ = parseCheckLevel(value("BRAID_CHECK"));
+  const std::string ipc = value("BRAID_CUDA_IPC");
+  if (ipc != "0" && ipc != "1") throw InvalidArgument("BRAID_CUDA_IPC=" + ipc + ": expected 0 or 1");
+  cudaIpc_ = ipc == "1";
 }
 
 const Env& Env::get() {

@@ -40,6 +40,7 @@ class Env {
   int logLevel() const { return logLevel_; }  // 0 none, 1 warn, 2 info, 3 debug
   std::string hostId() const { return hostId_; }
   CheckLevel checkLevel() const { return checkLevel_; }
+  bool cudaIpc() const { return cudaIpc_; }
 
  private:
   Env();
@@ -48,6 +49,7 @@ class Env {
   std::size_t shmBufferBytes_, chunkBytes_;
   int tcpSockets_, logLevel_;
   CheckLevel checkLevel_;
+  bool cudaIpc_;
 };
 
 // Parses "4M", "512K", "1G", "123" into bytes; throws InvalidArgument naming `what`.

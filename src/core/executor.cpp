@@ -31,8 +31,16 @@ void Executor::complete(const Plan& plan, std::uint32_t step) {
 void Executor::runLocal(const Plan& plan, std::uint32_t index) {
   const Step& s = plan.steps[index];
   const std::size_t bytes = s.dst.count * buffers_->elemSize;
-  if (s.kind == StepKind::Copy) std::memmove(at(s.dst), at(s.src), bytes);
-  else buffers_->combine(at(s.dst), at(s.dst), at(s.src), s.dst.count);
+  if (DeviceCompute* gpu = buffers_->device) {
+    // Local steps are rare (a rank's own share of an out-of-place call): waiting for
+    // each keeps the dependency logic the host's.
+    if (s.kind != StepKind::Copy) gpu->wait(gpu->combine(at(s.dst), at(s.dst), at(s.src), s.dst.count), *deadline_);
+    else if (at(s.dst) != at(s.src)) gpu->wait(gpu->copy(at(s.dst), at(s.src), bytes), *deadline_);
+  } else if (s.kind == StepKind::Copy) {
+    std::memmove(at(s.dst), at(s.src), bytes);
+  } else {
+    buffers_->combine(at(s.dst), at(s.dst), at(s.src), s.dst.count);
+  }
   complete(plan, index);
 }
 
@@ -109,6 +117,7 @@ void Executor::sleep(const Plan& plan, std::uint32_t seen) {
 
 void Executor::run(const Plan& plan, const ExecutionBuffers& buffers, const Deadline& deadline, const char* what) {
   buffers_ = &buffers;
+  deadline_ = &deadline;
   const std::size_t n = plan.steps.size(), peers = plan.peers.size();
   waitingOn_.resize(n);
   localReady_.clear();

@@ -12,6 +12,7 @@
 #include "core/deadline.h"
 #include "reduce/reduce.h"
 #include "transport/connection.h"
+#include "transport/device_compute.h"
 #include "transport/doorbell.h"
 
 #include <poll.h>
@@ -29,6 +30,9 @@ struct ExecutionBuffers {
   std::size_t elemSize = 1;
   reduce::BinaryFn combine = nullptr;
   std::uint32_t signature = 0;  // core/op_signature.h; 0 = unchecked (point to point)
+  // Buffers in GPU memory: local steps run here (`combine` stays the host twin, which
+  // tells a reducing receive from a copying one), and the connections are cudaipc.
+  DeviceCompute* device = nullptr;
 };
 
 class Executor {
@@ -72,6 +76,7 @@ class Executor {
   bool oversubscribed_;
   const std::atomic<bool>* abort_ = nullptr;
   const ExecutionBuffers* buffers_ = nullptr;
+  const Deadline* deadline_ = nullptr;  // of the run in progress
 
   // Per run, reused so that a run allocates nothing once warmed up.
   std::vector<std::uint32_t> waitingOn_;   // unfinished dependencies per step

@@ -6,7 +6,9 @@
 # OUT_DIR. Exits non-zero if any step failed.
 #
 # usage: tests/gpu/device_checks.sh BUNDLE_DIR [OUT_DIR] [STEPS...]
-#   STEPS: any of tests perf torch (default: all three)
+#   STEPS: any of tests perf torch ipc accept (default: the first three). ipc runs the
+#   device tests and the perf tools again on the GPU path (BRAID_CUDA_IPC=1); accept is
+#   the acceptance sweep on it, every type and op up to 1 GiB, several minutes.
 set -uo pipefail
 bundle=$(cd "$1" && pwd)
 out=${2:-${OUT:-/tmp/gpu-checks}}
@@ -42,18 +44,35 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 for s in "${steps[@]}"; do
   case $s in
     tests)
-      for t in "$bin"/braid_gpu_*tests; do step "$(basename "$t")" 150 "$t" --gtest_brief=1; done
+      for t in "$bin"/braid_gpu_*tests; do step "$(basename "$t")" 120 "$t" --gtest_brief=1; done
       grep -hE '^\[  (PASSED|FAILED|SKIPPED) ' "$out"/braid_gpu_*.log
       ;;
     perf)
       # Every type and op up to 16 MiB, then float sums up to 1 GiB for the bandwidth.
-      perf all_reduce_all_types 150 all_reduce_perf -b 8 -e 16M -f 4 -d all -o all -c 1 -n 5 -w 1
-      perf all_reduce_1G 120 all_reduce_perf -b 8 -e 1G -f 4 -c 1 -n 10
-      perf all_gather_256M 60 all_gather_perf -b 8 -e 256M -f 4 -c 1 -n 10
-      perf reduce_scatter_256M 60 reduce_scatter_perf -b 8 -e 256M -f 4 -c 1 -n 10
+      perf all_reduce_all_types 120 all_reduce_perf -b 8 -e 16M -f 4 -d all -o all -c 1 -n 5 -w 1
+      perf all_reduce_1G 90 all_reduce_perf -b 8 -e 1G -f 4 -c 1 -n 10
+      perf all_gather_1G 60 all_gather_perf -b 8 -e 1G -f 4 -c 1 -n 10
+      perf reduce_scatter_1G 60 reduce_scatter_perf -b 8 -e 1G -f 4 -c 1 -n 10
+      ;;
+    ipc)
+      export BRAID_CUDA_IPC=1
+      step braid_gpu_device_tests_ipc 120 "$bin/braid_gpu_device_tests" --gtest_brief=1
+      grep -hE '^\[  (PASSED|FAILED|SKIPPED) ' "$out"/braid_gpu_device_tests_ipc.log
+      perf ipc_all_reduce_all_types 120 all_reduce_perf -b 8 -e 16M -f 4 -d all -o all -c 1 -n 5 -w 1
+      perf ipc_all_reduce_1G 90 all_reduce_perf -b 8 -e 1G -f 4 -c 1 -n 10
+      # The staged path at one size, for the ratio.
+      BRAID_CUDA_IPC=0 perf staged_all_reduce_256M 60 all_reduce_perf -b 256M -e 256M -c 1 -n 5
+      unset BRAID_CUDA_IPC
+      ;;
+    accept)
+      export BRAID_CUDA_IPC=1
+      perf accept_all_reduce 240 all_reduce_perf -b 8 -e 1G -f 4 -d all -o all -c 1
+      perf accept_all_gather 120 all_gather_perf -b 8 -e 1G -f 4 -d all -c 1
+      perf accept_reduce_scatter 200 reduce_scatter_perf -b 8 -e 1G -f 4 -d all -o all -c 1
+      unset BRAID_CUDA_IPC
       ;;
     torch)
-      step torch_nccl 240 env LD_PRELOAD="$bundle/lib/libnccl.so.2" python3 "$here/torch_nccl_check.py" 2 4
+      step torch_nccl 150 env LD_PRELOAD="$bundle/lib/libnccl.so.2" python3 "$here/torch_nccl_check.py" 2 4
       tail -n 12 "$out/torch_nccl.log"
       ;;
     *) echo "unknown step '$s'" >&2; status=2 ;;

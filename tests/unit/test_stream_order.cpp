@@ -165,7 +165,7 @@ struct StagedFixture : ::testing::Test {
   cuda::Driver driver = fakeDriver();
   std::uint32_t word = 0;
   TicketFlag flag{&word};
-  StagingPool pool{driver, 3};
+  StagingPool pool{driver, 3, /*onDevice=*/false};
   FakeStream stream;
   CUstream handle() { return reinterpret_cast<CUstream>(&stream); }
   CUdeviceptr wordAddress() { return reinterpret_cast<CUdeviceptr>(&word); }

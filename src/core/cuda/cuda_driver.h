@@ -23,7 +23,9 @@ namespace braid::cuda {
   X(cuStreamIsCapturing, 10000) X(cuStreamWaitValue32, 11070) X(cuLaunchHostFunc, 10000)               \
   X(cuMemcpyAsync, 4000) X(cuMemHostAlloc, 2020) X(cuMemFreeHost, 2000)                                \
   X(cuMemHostGetDevicePointer, 3020) X(cuEventCreate, 2000) X(cuEventRecord, 2000)                     \
-  X(cuEventQuery, 2000) X(cuEventDestroy, 4000)
+  X(cuEventQuery, 2000) X(cuEventDestroy, 4000) X(cuMemAlloc, 3020) X(cuMemFree, 3020)                 \
+  X(cuMemGetAddressRange, 3020) X(cuIpcGetMemHandle, 4010) X(cuIpcOpenMemHandle, 11000)                \
+  X(cuIpcCloseMemHandle, 4010) X(cuStreamCreate, 2000) X(cuStreamDestroy, 4000)
 
 struct Driver {
 #define BRAID_CUDA_DRIVER_MEMBER(name, version) PFN_##name##_v##version name = nullptr;

@@ -1,16 +1,19 @@
 #include "core/cuda/device_side.h"
 
+#include "core/cuda/cuda_compute.h"
 #include "core/cuda/cuda_driver.h"
 #include "core/cuda/memory_kind.h"
 #include "core/cuda/staging_pool.h"
 #include "core/cuda/stream_order.h"
 #include "core/cuda/ticket_flag.h"
 #include "core/log.h"
+#include "reduce/cuda/device_reduce.h"
 
 #include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -25,6 +28,9 @@ struct DeviceSide::State {
   CUdeviceptr wordOnDevice = 0;
   std::unique_ptr<TicketFlag> flag;
   std::unique_ptr<StagingPool> pool;
+  bool onDevice = false;  // staging in GPU memory, the collective run there
+  Doorbell* doorbell = nullptr;
+  std::unique_ptr<CudaCompute> compute;  // destroyed before the pool: its stream reads staging
   // abort() may run on another thread while the caller stages a call: binding, staging
   // and shutdown take turns.
   std::mutex mutex;
@@ -74,6 +80,17 @@ void refuseGraphCapture(const cuda::Driver& d, int rank, const char* call, Strea
                            "forbids the default stream): collectives in graph capture are not supported yet; issue "
                            "them outside the capture", ErrorContext{rank, -1, "", ""});
   if (r != CUDA_SUCCESS) cuda::throwCudaError(d, r, rank, call, std::string("checking ") + which + " for graph capture");
+}
+
+// Before the first stream of `ctx` waits on a collective, which the GPU work of any
+// rank in the context may then be needed for (reduce/cuda/device_reduce.h says why).
+void loadKernelsOnce(CUcontext ctx) {
+  static std::mutex mutex;
+  static std::set<CUcontext> loaded;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (loaded.count(ctx)) return;
+  reduce::loadDeviceKernels();
+  loaded.insert(ctx);
 }
 
 }  // namespace
@@ -184,12 +201,17 @@ void DeviceSide::bind(const char* call, Stream stream, int deviceOfBuffer) {
   }
   s.word = static_cast<std::uint32_t*>(word);
   s.flag = std::make_unique<TicketFlag>(s.word);
-  s.pool = std::make_unique<StagingPool>(d, rank_);
+  s.pool = std::make_unique<StagingPool>(d, rank_, s.onDevice);
+  if (s.onDevice) {
+    loadKernelsOnce(ctx);
+    s.compute = std::make_unique<CudaCompute>(d, ctx, rank_, s.doorbell);
+  }
   s.ctx = ctx;
   s.device = device;
   noteSharedContext(ctx, device);
   BRAID_INFO("rank " + std::to_string(rank_) + ": device calls on GPU " + std::to_string(device) +
-             ", staged through pinned host memory");
+             (s.onDevice ? ", staged in GPU memory and run there, peers read through CUDA IPC"
+                         : ", staged through pinned host memory"));
 }
 
 void DeviceSide::checkStream(const char* call, Stream stream) {
@@ -223,6 +245,19 @@ std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream stream
   return enqueueStaged(d, static_cast<CUstream>(stream), slot, *s.flag, s.wordOnDevice, regions, rank_, call);
 }
 
+void DeviceSide::stageOnDevice(Doorbell* doorbell) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  if (state_->ctx) return;  // bound already: too late to change where it stages
+  state_->onDevice = true;
+  state_->doorbell = doorbell;
+}
+
+DeviceCompute* DeviceSide::compute() { return state_->compute.get(); }
+
+void DeviceSide::forgetDoorbell() {
+  if (state_->compute) state_->compute->forgetDoorbell();
+}
+
 void DeviceSide::shutdown(std::chrono::milliseconds bound) {
   State& s = *state_;
   const Deadline deadline(bound);
@@ -238,7 +273,17 @@ void DeviceSide::shutdown(std::chrono::milliseconds bound) {
   const cuda::Driver& d = *s.driver;
   cuda::ContextScope scope(d, s.ctx);
   if (scope.status() != CUDA_SUCCESS) return;  // the context is gone, and its memory with it
-  const std::size_t left = s.pool->release(deadline);
+  // The rank's own GPU work reads and writes staging too (it ends before the stream's
+  // wait does, unless a run was cut short).
+  std::size_t left = 0;
+  if (s.compute) {
+    try {
+      s.compute->wait(s.compute->last(), deadline);
+    } catch (const Error&) {
+      left = 1;
+    }
+  }
+  if (left == 0) left = s.pool->release(deadline);
   if (left == 0) {
     d.cuMemFreeHost(s.word);
     if (s.retainedPrimary >= 0) d.cuDevicePrimaryCtxRelease(s.retainedPrimary);

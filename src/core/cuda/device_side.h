@@ -11,12 +11,18 @@
 // staging and releases the ticket; on any failure it still releases it (and the
 // communicator is broken with that error), so a stream never waits forever.
 //
+// When every rank of the communicator is on this host and BRAID_CUDA_IPC=1 (experimental:
+// it has yet to run through on a GPU), the staging is GPU memory instead: the stream copies device to device, and the worker
+// runs the collective on the GPU, reading the peers' staging through CUDA IPC
+// (transport/cudaipc/) with the kernels of reduce/cuda/ (compute()).
+//
 // Nothing assumes one rank per GPU: each rank has its own streams, staging and ticket
 // word, whether its peers on the GPU are threads of this process or other processes.
 // A null stream with device memory means the legacy default stream (NCCL's stream 0).
 #include <braid/communicator.h>
 
 #include "core/cuda/staging_plan.h"
+#include "transport/device_compute.h"
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +32,8 @@
 #include <vector>
 
 namespace braid {
+
+class Doorbell;
 
 // A buffer argument as the API names it ("sendbuff", "recvbuff").
 struct BufferArg {
@@ -64,6 +72,13 @@ class DeviceSide {
   // The caller's thread, after route() said Stream: lays the regions out in a staging
   // slot and enqueues the copies and the wait on `stream`. SystemError on a CUDA failure.
   std::unique_ptr<StagedBatch> enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions);
+  // Before the first call: stage in GPU memory and compute there, waking the executor
+  // through `doorbell` (may be null) when GPU work completes.
+  void stageOnDevice(Doorbell* doorbell);
+  // The rank's GPU work, once bound, when staging is on the GPU; null otherwise.
+  DeviceCompute* compute();
+  // The doorbell is about to go away (abort frees the transports first).
+  void forgetDoorbell();
   // Releases every stream still waiting and frees the staging once the streams are
   // past it, waiting at most `bound`; what a stream may still touch stays allocated.
   void shutdown(std::chrono::milliseconds bound);

@@ -24,6 +24,9 @@ std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream, std::
               ErrorContext{rank_, -1, "", ""});
 }
 
+void DeviceSide::stageOnDevice(Doorbell*) {}
+DeviceCompute* DeviceSide::compute() { return nullptr; }
+void DeviceSide::forgetDoorbell() {}
 void DeviceSide::shutdown(std::chrono::milliseconds) {}
 
 }  // namespace braid

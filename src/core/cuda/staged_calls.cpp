@@ -3,6 +3,8 @@
 #include "core/communicator_impl.h"
 #include "core/log.h"
 
+#include <thread>
+
 namespace braid {
 
 void CommunicatorImpl::runOnStream(const char* name, Stream stream, std::vector<CollectiveCall> calls,
@@ -49,19 +51,55 @@ void CommunicatorImpl::runStaged(StagedWork& work) {
     work.batch.reset();
     return;
   }
+  DeviceCompute* gpu = device_->compute();
   try {
     work.batch->waitUntilStaged(work.what, stopRun_);
+    deviceRun_ = gpu;
     for (const auto& call : work.calls) execute(call);
     if (!work.ops.empty()) runPointToPointLocked(work.ops, work.buffers);
+    // The stream copies the results back once released: the GPU must have them.
+    if (gpu) gpu->wait(gpu->last(), Deadline(Env::get().timeout()));
   } catch (const Error& e) {
     failInBackground(e);
   } catch (const std::exception& e) {
     failInBackground(Error(ErrorKind::Internal, "rank " + std::to_string(rank_) + ": " + work.what + ": " + e.what(),
                            ErrorContext{rank_, -1, "", ""}));
   }
+  deviceRun_ = nullptr;
   // Success or not, the stream goes on: with the results, or after a failure with
   // whatever the staging holds (the communicator is broken and says why).
   work.batch.reset();
+}
+
+Executor& CommunicatorImpl::deviceExecutor() {
+  if (deviceExecutor_) return *deviceExecutor_;
+  std::vector<Connection*> raw(static_cast<std::size_t>(size_), nullptr);
+  {
+    std::lock_guard<std::mutex> lock(ipcMutex_);
+    ipcConnections_.resize(static_cast<std::size_t>(size_));
+    for (int r = 0; r < size_; ++r) {
+      if (!connections_[r]) continue;
+      ipcConnections_[r] = std::make_unique<CudaIpcConnection>(*connections_[r], *deviceRun_);
+      if (connections_[r]->peerGoneFor(std::chrono::nanoseconds(0))) ipcConnections_[r]->markPeerGone();
+      raw[r] = ipcConnections_[r].get();
+    }
+  }
+  deviceExecutor_ = std::make_unique<Executor>(rank_, std::move(raw), doorbell_, oversubscribed_);
+  deviceExecutor_->setAbortFlag(&stopRun_);
+  return *deviceExecutor_;
+}
+
+void CommunicatorImpl::settleDeviceLinks(const Deadline& deadline, const char* what) {
+  for (;;) {
+    bool quiet = true;
+    for (auto& c : ipcConnections_)
+      if (c && !c->settle()) quiet = false;
+    if (quiet) return;
+    if (deadline.expired())
+      throw TimeoutError("rank " + std::to_string(rank_) + ": " + what + ": the last control messages to the peers "
+                         "(cudaipc) could not leave before BRAID_TIMEOUT", ErrorContext{rank_, -1, "", "cudaipc"});
+    std::this_thread::yield();
+  }
 }
 
 void CommunicatorImpl::failInBackground(const Error& e) {

@@ -31,20 +31,29 @@ bool StagingPool::idle(const StagingSlot& slot, const char* call) const {
   throwCudaError(driver_, r, rank_, call, "checking whether a stream is done with its staging (cuEventQuery)");
 }
 
+void StagingPool::free(StagingSlot& slot) {
+  if (onDevice_) driver_.cuMemFree(reinterpret_cast<CUdeviceptr>(slot.data));
+  else driver_.cuMemFreeHost(slot.data);
+}
+
 StagingSlot& StagingPool::grow(std::size_t bytes, const char* call) {
   auto slot = std::make_unique<StagingSlot>();
   const std::size_t size = slotSize(bytes);
   void* data = nullptr;
-  CUresult r = driver_.cuMemHostAlloc(&data, size, CU_MEMHOSTALLOC_PORTABLE);
+  CUdeviceptr onGpu = 0;
+  CUresult r = onDevice_ ? driver_.cuMemAlloc(&onGpu, size) : driver_.cuMemHostAlloc(&data, size, CU_MEMHOSTALLOC_PORTABLE);
   if (r != CUDA_SUCCESS)
-    throwCudaError(driver_, r, rank_, call, "allocating " + std::to_string(size) + " bytes of pinned staging memory");
-  r = driver_.cuEventCreate(&slot->done, CU_EVENT_DISABLE_TIMING);
-  if (r != CUDA_SUCCESS) {
-    driver_.cuMemFreeHost(data);  // never handed to a stream
-    throwCudaError(driver_, r, rank_, call, "creating a staging event");
-  }
+    throwCudaError(driver_, r, rank_, call,
+                   "allocating " + std::to_string(size) + " bytes of " + (onDevice_ ? "GPU" : "pinned") +
+                       " staging memory");
+  if (onDevice_) data = reinterpret_cast<void*>(onGpu);
   slot->data = static_cast<unsigned char*>(data);
   slot->capacity = size;
+  r = driver_.cuEventCreate(&slot->done, CU_EVENT_DISABLE_TIMING);
+  if (r != CUDA_SUCCESS) {
+    free(*slot);  // never handed to a stream
+    throwCudaError(driver_, r, rank_, call, "creating a staging event");
+  }
   totalBytes_ += size;
   slots_.push_back(std::move(slot));
   return *slots_.back();
@@ -71,7 +80,7 @@ StagingSlot& StagingPool::acquire(std::size_t bytes, const char* call) {
       if (slot->capacity >= bytes && idle(*slot, call)) return *slot;
     if (deadline.expired())
       throw TimeoutError("rank " + std::to_string(rank_) + ": " + call + ": waited BRAID_TIMEOUT (" +
-                             std::to_string(timeout.count()) + " ms) for pinned staging memory: the calls already on " +
+                             std::to_string(timeout.count()) + " ms) for staging memory: the calls already on " +
                              "this rank's streams hold " + std::to_string(totalBytes_ >> 20) + " MiB and none has finished",
                          ErrorContext{rank_, -1, "", "cuda"});
     std::this_thread::sleep_for(pause);
@@ -96,7 +105,7 @@ std::size_t StagingPool::release(const Deadline& deadline) {
   }
   for (auto& slot : slots_) {
     driver_.cuEventDestroy(slot->done);
-    driver_.cuMemFreeHost(slot->data);
+    free(*slot);
   }
   slots_.clear();
   totalBytes_ = 0;

@@ -1,5 +1,7 @@
 #pragma once
-// Pinned host memory for staged calls, cached per communicator. A slot is reused once
+// Staging for calls on CUDA memory, cached per communicator: pinned host memory, or GPU
+// memory when every rank is on this host (the cudaipc connections then read it from
+// the peers' GPUs; see device_side.h). A slot is reused once
 // the stream has copied its results back (its event has completed); the pool grows by
 // powers of two and frees nothing until shutdown, because freeing pinned memory may
 // synchronise the device, and a rank that waits for the GPU while a peer's stream
@@ -29,7 +31,8 @@ class StagingPool {
   static constexpr std::size_t kSoftCapBytes = std::size_t{1} << 30;
   static constexpr std::size_t kMinSlotBytes = std::size_t{64} << 10;
 
-  StagingPool(const cuda::Driver& driver, int rank) : driver_(driver), rank_(rank) {}
+  StagingPool(const cuda::Driver& driver, int rank, bool onDevice)
+      : driver_(driver), rank_(rank), onDevice_(onDevice) {}
   ~StagingPool();
 
   // The caller's thread, with the rank's context current. Returns a slot the streams
@@ -46,7 +49,10 @@ class StagingPool {
   StagingSlot& grow(std::size_t bytes, const char* call);
 
   const cuda::Driver& driver_;
+  void free(StagingSlot& slot);
+
   int rank_;
+  bool onDevice_;
   std::vector<std::unique_ptr<StagingSlot>> slots_;
   std::size_t totalBytes_ = 0;
 };

@@ -54,6 +54,14 @@ void launchCopy(unsigned char* dst, const unsigned char* src, std::size_t bytes,
 
 }  // namespace
 
+void device::loadCopyKernels() {
+  device::preload(reinterpret_cast<const void*>(&copyKernel<uint4>), "copyOnDevice");
+  device::preload(reinterpret_cast<const void*>(&copyKernel<std::uint64_t>), "copyOnDevice");
+  device::preload(reinterpret_cast<const void*>(&copyKernel<std::uint32_t>), "copyOnDevice");
+  device::preload(reinterpret_cast<const void*>(&copyKernel<std::uint16_t>), "copyOnDevice");
+  device::preload(reinterpret_cast<const void*>(&copyKernel<unsigned char>), "copyOnDevice");
+}
+
 void copyOnDevice(void* dst, const void* src, std::size_t bytes, void* stream) {
   if (bytes == 0) return;
   if (!dst) throw InvalidArgument("copyOnDevice: dst is null");

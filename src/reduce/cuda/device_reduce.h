@@ -43,4 +43,10 @@ void preMultiplyOnDevice(void* dst, const void* src, std::size_t count, DataType
 // bytes down to 1). The ranges must not overlap unless dst == src.
 void copyOnDevice(void* dst, const void* src, std::size_t bytes, void* stream);
 
+// Loads every kernel above into the current context. CUDA loads kernels lazily, at
+// their first launch, and loading may wait for the whole context to be idle: a first
+// launch while a stream of the context waits for that launch's result (a staged call's
+// stream waiting on the collective) would never return. Call it before any such wait.
+void loadDeviceKernels();
+
 }  // namespace braid::reduce

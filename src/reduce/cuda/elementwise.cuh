@@ -35,6 +35,12 @@ unsigned gridFor(const void* kernel, std::size_t work);
 // Throws SystemError naming `what` and CUDA's error; clears the thread's last error
 // first, so that the failure is not reported again by an unrelated later call.
 void throwIfFailed(cudaError_t status, const std::string& what);
+// Loads `kernel` into the current context now rather than at its first launch.
+void preload(const void* kernel, const char* what);
+// Each kernel file's share of loadDeviceKernels().
+void loadReduceKernels();
+void loadScaleKernels();
+void loadCopyKernels();
 
 template <class S>
 __device__ __forceinline__ S loadAt(const unsigned char* base, std::size_t i, bool bytewise) {

@@ -61,6 +61,11 @@ unsigned gridFor(const void* kernel, std::size_t work) {
   return static_cast<unsigned>(std::min(wanted, resident));
 }
 
+void preload(const void* kernel, const char* what) {
+  cudaFuncAttributes attributes{};
+  throwIfFailed(cudaFuncGetAttributes(&attributes, kernel), std::string("loading the kernel of ") + what);
+}
+
 void throwIfFailed(cudaError_t status, const std::string& what) {
   if (status == cudaSuccess) return;
   (void)cudaGetLastError();

@@ -31,6 +31,27 @@ struct Combine {
 
 }  // namespace
 
+namespace device {
+
+void loadReduceKernels() {
+  for (int t = 0; t < kNumDataTypes; ++t)
+    withDeviceElem(static_cast<DataType>(t), [](auto elem) {
+      using E = decltype(elem);
+      preload(reinterpret_cast<const void*>(&elementwiseKernel<Combine<E, Op::Sum>>), "reduceOnDevice");
+      preload(reinterpret_cast<const void*>(&elementwiseKernel<Combine<E, Op::Prod>>), "reduceOnDevice");
+      preload(reinterpret_cast<const void*>(&elementwiseKernel<Combine<E, Op::Max>>), "reduceOnDevice");
+      preload(reinterpret_cast<const void*>(&elementwiseKernel<Combine<E, Op::Min>>), "reduceOnDevice");
+    });
+}
+
+}  // namespace device
+
+void loadDeviceKernels() {
+  device::loadReduceKernels();
+  device::loadScaleKernels();
+  device::loadCopyKernels();
+}
+
 void reduceOnDevice(void* dst, const void* a, const void* b, std::size_t count, DataType type, ReduceOp op,
                     void* stream) {
   if (!isValid(type)) throw InvalidArgument("reduceOnDevice: invalid data type " + std::to_string(static_cast<int>(type)));

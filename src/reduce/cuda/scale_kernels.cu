@@ -37,6 +37,15 @@ auto describe(const char* function, DataType type) {
 
 }  // namespace
 
+void device::loadScaleKernels() {
+  for (int t = 0; t < kNumDataTypes; ++t)
+    device::withDeviceElem(static_cast<DataType>(t), [](auto elem) {
+      using E = decltype(elem);
+      device::preload(reinterpret_cast<const void*>(&device::elementwiseKernel<DivideBy<E>>), "finishAvgOnDevice");
+      device::preload(reinterpret_cast<const void*>(&device::elementwiseKernel<MultiplyBy<E>>), "preMultiplyOnDevice");
+    });
+}
+
 void finishAvgOnDevice(void* data, std::size_t count, DataType type, std::uint64_t divisor, void* stream) {
   if (divisor == 0) throw InvalidArgument("finishAvgOnDevice: divisor 0");
   device::withDeviceElem(type, [&](auto elem) {
