@@ -55,21 +55,23 @@ for s in "${steps[@]}"; do
       perf reduce_scatter_1G 60 reduce_scatter_perf -b 8 -e 1G -f 4 -c 1 -n 10
       ;;
     ipc)
-      export BRAID_CUDA_IPC=1
+      # A hang ends in a timeout report within the step's limit: whether a GPU copy never
+      # completed or a control message never came shows in its cudaipc counters.
+      export BRAID_CUDA_IPC=1 BRAID_TIMEOUT=30s
       step braid_gpu_device_tests_ipc 120 "$bin/braid_gpu_device_tests" --gtest_brief=1
       grep -hE '^\[  (PASSED|FAILED|SKIPPED) ' "$out"/braid_gpu_device_tests_ipc.log
       perf ipc_all_reduce_all_types 120 all_reduce_perf -b 8 -e 16M -f 4 -d all -o all -c 1 -n 5 -w 1
       perf ipc_all_reduce_1G 90 all_reduce_perf -b 8 -e 1G -f 4 -c 1 -n 10
       # The staged path at one size, for the ratio.
       BRAID_CUDA_IPC=0 perf staged_all_reduce_256M 60 all_reduce_perf -b 256M -e 256M -c 1 -n 5
-      unset BRAID_CUDA_IPC
+      unset BRAID_CUDA_IPC BRAID_TIMEOUT
       ;;
     accept)
-      export BRAID_CUDA_IPC=1
+      export BRAID_CUDA_IPC=1 BRAID_TIMEOUT=60s
       perf accept_all_reduce 240 all_reduce_perf -b 8 -e 1G -f 4 -d all -o all -c 1
       perf accept_all_gather 120 all_gather_perf -b 8 -e 1G -f 4 -d all -c 1
       perf accept_reduce_scatter 200 reduce_scatter_perf -b 8 -e 1G -f 4 -d all -o all -c 1
-      unset BRAID_CUDA_IPC
+      unset BRAID_CUDA_IPC BRAID_TIMEOUT
       ;;
     torch)
       step torch_nccl 150 env LD_PRELOAD="$bundle/lib/libnccl.so.2" python3 "$here/torch_nccl_check.py" 2 4
