@@ -4,11 +4,25 @@
 // default), host memory otherwise, and `-M host` / `-M device` force either. Checks
 // always run on the host: inputs are written to a host mirror and uploaded, results
 // are downloaded into it.
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 namespace perf {
+
+// Copies timed inside one memory, on the host's monotonic clock (the same for every
+// process of a host), so that the windows of ranks sharing that memory can be joined.
+struct CopyWindow {
+  double bytes = 0;  // read + written
+  std::int64_t startNs = 0, endNs = 0;
+};
+
+inline std::int64_t monotonicNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 enum class MemoryChoice { Auto, Host, Device };
 
@@ -33,9 +47,9 @@ class Memory {
   virtual void download(unsigned char* hostDst, const unsigned char* src, std::size_t bytes) = 0;
   // Waits until everything issued on stream() is done (host: nothing to wait for).
   virtual void sync() = 0;
-  // Bytes read plus written per second by `reps` back-to-back copies of `bytes` between
-  // two buffers of this memory, allocated for the purpose (memory_bound.h).
-  virtual double copyRate(std::size_t bytes, int reps) = 0;
+  // `reps` back-to-back copies of `bytes` between two buffers of this memory, allocated
+  // for the purpose (memory_bound.h): the bytes read plus written, and when.
+  virtual CopyWindow timeCopies(std::size_t bytes, int reps) = 0;
 };
 
 // A buffer of a Memory, freed by it.

@@ -1,5 +1,6 @@
 #include "common/memory_bound.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -18,16 +19,27 @@ std::pair<std::string, int> memoryOf(const RankInfo& r) { return {r.host, onHost
 MemoryBound memoryBound(const std::vector<RankInfo>& ranks, double trafficPerByte, double busFactor) {
   struct Memory {
     int ranks = 0;
+    double bytes = 0;
+    std::int64_t start = 0, end = 0;
+    bool timed = true;  // every rank of it timed its copies
     double rate = 0;
     const RankInfo* first = nullptr;
   };
   std::map<std::pair<std::string, int>, Memory> memories;
   for (const RankInfo& r : ranks) {
     Memory& m = memories[memoryOf(r)];
+    if (r.copyBytes <= 0 || r.copyEndNs <= r.copyStartNs) m.timed = false;
+    m.start = m.ranks == 0 ? r.copyStartNs : std::min(m.start, r.copyStartNs);
+    m.end = m.ranks == 0 ? r.copyEndNs : std::max(m.end, r.copyEndNs);
+    m.bytes += r.copyBytes;
     ++m.ranks;
-    m.rate += r.copyRate;
     if (!m.first) m.first = &r;
   }
+  // What the ranks of a memory moved together over the span from the first start to the
+  // last end: ranks that did not copy at quite the same moment do not add up to more
+  // than the memory can move (they did on an H100 with a sum of per-rank rates).
+  for (auto& [key, m] : memories)
+    if (m.timed) m.rate = m.bytes / (static_cast<double>(m.end - m.start) / 1e9);
   // The busiest memory; among equally busy ones the slowest.
   const Memory* worst = nullptr;
   for (const auto& [key, m] : memories)

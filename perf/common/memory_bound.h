@@ -8,7 +8,8 @@
 // column and rate the bytes per second that memory moves. busbw <= busFactor(n) * size
 // / time then follows. The rate is measured in the same run, not taken from a data
 // sheet: each rank times copies inside its own memory at the same moment as the others,
-// and the ranks of one memory add up. Rooted collectives (reduce, broadcast) move their
+// and the bytes the ranks of one memory moved, over the span from the first one's start
+// to the last one's end (a host's monotonic clock), give its rate. Rooted collectives (reduce, broadcast) move their
 // bytes unevenly between ranks; spreading them evenly keeps the bound an upper one only
 // when the ranks share a single memory, which is the case this bound is for.
 #include "common/report.h"

@@ -9,9 +9,11 @@
 namespace perf {
 
 std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm, int device, const std::string& memory,
-                                     double copyRate) {
+                                     const CopyWindow& copies) {
   RankInfo me{};
-  me.copyRate = copyRate;
+  me.copyBytes = copies.bytes;
+  me.copyStartNs = copies.startNs;
+  me.copyEndNs = copies.endNs;
   me.rank = comm.rank();
   me.pid = static_cast<std::int32_t>(::getpid());
   me.localRank = comm.localRank();

@@ -2,6 +2,7 @@
 // The nccl-tests text report (header, one row per size, footer) and its JSON twin.
 // Column widths and number formats follow nccl-tests exactly, so that parsers written
 // for its output read ours.
+#include "common/memory.h"
 #include "common/options.h"
 
 #include <braid/communicator.h>
@@ -23,12 +24,15 @@ struct RankInfo {
   char host[64];
   char transports[32];  // distinct transports to the peers, e.g. "shm" or "shm,tcp"
   char memory[64];      // "host", or the GPU's name as nccl-tests prints it
-  double copyRate;      // bytes/s read + written by copies inside that memory (memory_bound.h)
+  // Copies timed inside that memory (memory_bound.h): bytes read + written, and when,
+  // on the host's monotonic clock; 0 bytes when they could not be timed.
+  double copyBytes;
+  std::int64_t copyStartNs, copyEndNs;
 };
 
 // `memory`: where this rank's buffers are, "host" or "cuda:N (name)".
 std::vector<RankInfo> gatherRankInfo(braid::Communicator& comm, int device, const std::string& memory,
-                                     double copyRate);
+                                     const CopyWindow& copies);
 
 // One placement's measurement.
 struct Result {

@@ -46,7 +46,7 @@ class Bench {
 
   int run() {
     const auto ranks = gatherRankInfo(comm_, mem_->onDevice() ? mem_->device() : comm_.localRank(), mem_->describe(),
-                                      measureCopyRate());
+                                      timeCopies());
     if (rank_ == 0) printHeader(stdout, o_, ranks);
     const std::vector<ReduceOp> noOp{ReduceOp::Sum};  // collectives without one run once
     std::vector<int> roots{-1};
@@ -81,15 +81,15 @@ class Bench {
   // the bound out, not the run. The barrier is an all-gather: comm.barrier() is an
   // all-reduce, and the log (BRAID_DEBUG=INFO) would show its algorithm choice in place
   // of the sweep's first.
-  double measureCopyRate() {
+  CopyWindow timeCopies() {
     const std::size_t bytes = std::size_t{mem_->onDevice() ? 256u : 64u} << 20;
     const unsigned char mine = 0;
     std::vector<unsigned char> all(static_cast<std::size_t>(n_));
     comm_.allGather(&mine, all.data(), 1, DataType::Uint8);
     try {
-      return mem_->copyRate(bytes, mem_->onDevice() ? 20 : 3);
+      return mem_->timeCopies(bytes, mem_->onDevice() ? 20 : 3);
     } catch (const std::exception&) {
-      return 0;
+      return CopyWindow{};
     }
   }
 

@@ -10,13 +10,17 @@
 
 namespace {
 
-perf::RankInfo rank(int r, const char* host, const char* memory, int device, double rate) {
+// A rank whose copies moved `rate` bytes per second for `seconds` from `startNs`.
+perf::RankInfo rank(int r, const char* host, const char* memory, int device, double rate, std::int64_t startNs = 0,
+                    double seconds = 1) {
   perf::RankInfo info{};
   info.rank = r;
   info.device = device;
   std::strncpy(info.host, host, sizeof info.host - 1);
   std::strncpy(info.memory, memory, sizeof info.memory - 1);
-  info.copyRate = rate;
+  info.copyBytes = rate * seconds;
+  info.copyStartNs = startNs;
+  info.copyEndNs = startNs + static_cast<std::int64_t>(seconds * 1e9);
   return info;
 }
 
@@ -51,6 +55,19 @@ TEST(MemoryBound, AmongEquallyBusyMemoriesTheSlowestBinds) {
   const auto b = perf::memoryBound(ranks, 2.0 * 2, 1.0);
   EXPECT_EQ(b.where, "the host memory of slow");
   EXPECT_DOUBLE_EQ(b.busBw, 8 * 2 / 4.0);
+}
+
+TEST(MemoryBound, RanksThatCopiedOneAfterAnotherDoNotAddUp) {
+  // Two ranks on one GPU, each alone at 3000 GB/s for 1 s, the second starting when the
+  // first ended: together 6000 GB in 2 s, not 6000 GB/s.
+  std::vector<perf::RankInfo> ranks{rank(0, "h1", "GPU", 0, 3000 * kGB, 0, 1.0),
+                                    rank(1, "h1", "GPU", 0, 3000 * kGB, 1'000'000'000, 1.0)};
+  const auto b = perf::memoryBound(ranks, 2.0 * 2, 1.0);
+  EXPECT_DOUBLE_EQ(b.rate, 3000 * kGB);
+  // Half overlapped: 6000 GB in 1.5 s.
+  ranks[1].copyStartNs = 500'000'000;
+  ranks[1].copyEndNs = 1'500'000'000;
+  EXPECT_DOUBLE_EQ(perf::memoryBound(ranks, 2.0 * 2, 1.0).rate, 4000 * kGB);
 }
 
 TEST(MemoryBound, NoMeasuredRateGivesNoBound) {
