@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace braid {
 
@@ -399,7 +400,15 @@ void CommunicatorImpl::checkCallsMatch(const CallDesc& mine) {
   // The swap itself is the same on every rank whatever they called: it goes unsigned.
   const std::uint32_t signature = execBuffers_.signature;
   execBuffers_.signature = 0;
-  executePlan(planFor(shape), sizeof(CallDesc), nullptr, toString(static_cast<Collective>(mine.collective)), &mine);
+  // The descriptions are host memory, also inside a call that runs on the GPU.
+  DeviceCompute* const gpu = std::exchange(deviceRun_, nullptr);
+  try {
+    executePlan(planFor(shape), sizeof(CallDesc), nullptr, toString(static_cast<Collective>(mine.collective)), &mine);
+  } catch (...) {
+    deviceRun_ = gpu;
+    throw;
+  }
+  deviceRun_ = gpu;
   execBuffers_.signature = signature;
   if (std::all_of(calls_.begin(), calls_.end(), [&](const CallDesc& d) { return d == mine; })) return;
 

@@ -59,7 +59,10 @@ for s in "${steps[@]}"; do
       # completed or a control message never came shows in its cudaipc counters.
       export BRAID_CUDA_IPC=1 BRAID_TIMEOUT=30s
       step braid_gpu_device_tests_ipc 120 "$bin/braid_gpu_device_tests" --gtest_brief=1
-      grep -hE '^\[  (PASSED|FAILED|SKIPPED) ' "$out"/braid_gpu_device_tests_ipc.log
+      # Kernels loaded eagerly by CUDA itself: if this passes where the one above hangs,
+      # Braid's own loading (reduce::loadDeviceKernels) is not enough.
+      CUDA_MODULE_LOADING=EAGER step braid_gpu_device_tests_ipc_eager 120 "$bin/braid_gpu_device_tests" --gtest_brief=1
+      grep -hE '^\[  (PASSED|FAILED|SKIPPED) ' "$out"/braid_gpu_device_tests_ipc*.log
       perf ipc_all_reduce_all_types 120 all_reduce_perf -b 8 -e 16M -f 4 -d all -o all -c 1 -n 5 -w 1
       perf ipc_all_reduce_1G 90 all_reduce_perf -b 8 -e 1G -f 4 -c 1 -n 10
       # The staged path at one size, for the ratio.

@@ -40,6 +40,11 @@ CudaCompute::CudaCompute(const cuda::Driver& driver, CUcontext ctx, int rank, Do
     r = d_.cuEventCreate(&e, CU_EVENT_DISABLE_TIMING);
     if (r != CUDA_SUCCESS) fail(r, "creating the events of GPU work (cuEventCreate)");
   }
+  // Allocated here, before this rank's stream waits on anything: the first runs then
+  // allocate nothing while streams wait (an allocation may be a point of implicit
+  // synchronisation). Larger needs still grow them on the worker.
+  scratch(0, 1);
+  scratch(1, 1);
 }
 
 CudaCompute::~CudaCompute() {

@@ -250,6 +250,18 @@ void DeviceSide::stageOnDevice(Doorbell* doorbell) {
   if (state_->ctx) return;  // bound already: too late to change where it stages
   state_->onDevice = true;
   state_->doorbell = doorbell;
+  // Load the kernels now if this thread has a context (a framework set its GPU before
+  // creating the communicator): loading may wait for the context to be idle, and now
+  // nothing on its streams waits for Braid. Otherwise bind() does it.
+  if (!cudaDriverLoaded()) return;
+  try {
+    const cuda::Driver& d = cuda::Driver::get();
+    CUcontext current = nullptr;
+    if (d.cuCtxGetCurrent(&current) == CUDA_SUCCESS && current) loadKernelsOnce(current);
+  } catch (const std::exception& e) {
+    BRAID_INFO("rank " + std::to_string(rank_) + ": GPU kernels not loaded at init (" + e.what() +
+               "); they load at the first call on a stream");
+  }
 }
 
 DeviceCompute* DeviceSide::compute() { return state_->compute.get(); }
