@@ -2,6 +2,9 @@
 // error reporting.
 #include <braid/error.h>
 
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -62,8 +65,22 @@ unsigned gridFor(const void* kernel, std::size_t work) {
 }
 
 void preload(const void* kernel, const char* what) {
-  cudaFuncAttributes attributes{};
-  throwIfFailed(cudaFuncGetAttributes(&attributes, kernel), std::string("loading the kernel of ") + what);
+  // The runtime's handle may be only partly loaded under lazy loading; the driver's
+  // cuFuncLoad (CUDA 12.4 drivers on) finishes the job.
+  static const PFN_cuFuncLoad_v12040 finishLoading = [] {
+    void* fn = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    const cudaError_t e = cudaGetDriverEntryPointByVersion("cuFuncLoad", &fn, 12040, cudaEnableDefault, &found);
+    return e == cudaSuccess && found == cudaDriverEntryPointSuccess ? reinterpret_cast<PFN_cuFuncLoad_v12040>(fn)
+                                                                    : nullptr;
+  }();
+  cudaFunction_t function = nullptr;
+  throwIfFailed(cudaGetFuncBySymbol(&function, kernel), std::string("finding the kernel of ") + what);
+  if (!finishLoading) return;
+  const CUresult r = finishLoading(reinterpret_cast<CUfunction>(function));
+  if (r != CUDA_SUCCESS)
+    throw SystemError(std::string("loading the kernel of ") + what + ": cuFuncLoad failed with CUDA error " +
+                      std::to_string(static_cast<int>(r)));
 }
 
 void throwIfFailed(cudaError_t status, const std::string& what) {
