@@ -524,7 +524,9 @@ void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallD
 
   if (reduces && call.op.op == ReduceOp::Avg && (call.collective != Collective::Reduce || rank_ == call.root)) {
     const auto ranks = static_cast<std::uint64_t>(size_);
-    if (deviceRun_) deviceRun_->finishAvg(recv, call.count, ranks);  // the staged call waits for it
+    // Waited for: the next call of a group may offer this buffer to a peer, whose read
+    // must see the division.
+    if (deviceRun_) deviceRun_->wait(deviceRun_->finishAvg(recv, call.count, ranks), Deadline(Env::get().timeout()));
     else reduce::finishAvg(recv, call.count, call.type, ranks);
   }
 }
