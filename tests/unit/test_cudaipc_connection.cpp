@@ -156,14 +156,17 @@ struct Ranks {
   std::vector<std::vector<std::unique_ptr<CudaIpcConnection>>> ipc;
 };
 
-Plan planFor(Collective c, int rank, int size, std::size_t count, Algorithm algorithm) {
+Plan planFor(Collective c, int rank, int size, std::size_t count, Algorithm algorithm, int root = 0,
+             bool inPlace = false, std::size_t sliceElems = 64) {
   CollectiveShape s;
   s.collective = c;
   s.rank = rank;
   s.size = size;
   s.count = count;
+  s.root = root;
   s.algorithm = algorithm;
-  s.sliceElems = 64;
+  s.sliceElems = sliceElems;
+  s.inPlace = inPlace;
   return buildPlan(s);
 }
 
@@ -247,16 +250,7 @@ std::vector<std::vector<std::int32_t>> runOnce(int n, Collective c, Algorithm a,
     for (std::size_t i = 0; i < elems; ++i) in[r][i] = static_cast<std::int32_t>(i * 31 + static_cast<std::size_t>(r) * 7919);
     threads.emplace_back([&, r] {
       try {
-        CollectiveShape s;
-        s.collective = c;
-        s.rank = r;
-        s.size = n;
-        s.count = count;
-        s.root = root;
-        s.algorithm = a;
-        s.sliceElems = 16;
-        s.inPlace = inPlace;
-        const Plan plan = buildPlan(s);
+        const Plan plan = planFor(c, r, n, count, a, root, inPlace, /*sliceElems=*/16);
         // NCCL's in-place layouts, as the staging keeps them: the input inside the output
         // (all-gather at the rank's block, others at 0), or the output inside the input.
         void* input = in[r].data();
