@@ -68,10 +68,8 @@ bool CudaIpcConnection::startPulls() {
     const RecvTarget& t = targets_.front();
     const Control& offer = offers_.front();
     if (offer.bytes != t.bytes)
-      throw RemoteError("rank " + std::to_string(self_) + ": rank " + std::to_string(peer_) + " (" + peerHost_ +
-                            ") sent a message of " + std::to_string(offer.bytes) + " bytes where " +
-                            std::to_string(t.bytes) + " were expected over cudaipc",
-                        ErrorContext{self_, peer_, peerHost_, "cudaipc"});
+      protocolError("a message of " + std::to_string(offer.bytes) + " bytes where " + std::to_string(t.bytes) +
+                    " were expected");
     std::uint64_t ticket = 0;
     if (t.bytes > 0) {
       const void* theirs = gpu_.map(offer.range);
@@ -105,14 +103,17 @@ bool CudaIpcConnection::progress() {
   moved |= startPulls();
   moved |= finishPulls();
   postControlReceives();
-  if (control_.busy()) moved |= control_.progress();
+  return flushControl() || moved;
+}
+
+bool CudaIpcConnection::flushControl() {
+  const bool moved = control_.busy() && control_.progress();
   while (!outbox_.empty() && control_.sendsDone() > outbox_.front().index) outbox_.pop_front();
   return moved;
 }
 
 bool CudaIpcConnection::settle() {
-  if (control_.busy()) control_.progress();
-  while (!outbox_.empty() && control_.sendsDone() > outbox_.front().index) outbox_.pop_front();
+  flushControl();
   return outbox_.empty() && inbox_.empty() && pulls_.empty();
 }
 

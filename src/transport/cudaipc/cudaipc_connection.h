@@ -57,6 +57,8 @@ class CudaIpcConnection final : public Connection {
   bool takeControl();
   bool startPulls();
   bool finishPulls();
+  // Moves the control messages on and forgets those sent; true if anything moved.
+  bool flushControl();
   [[noreturn]] void protocolError(const std::string& what) const;
 
   Connection& control_;
