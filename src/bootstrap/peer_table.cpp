@@ -7,7 +7,7 @@
 namespace braid {
 namespace {
 
-// NUMA and package ids come from the OS; far beyond any real machine means corruption.
+// NUMA, package and GPU ids come from the OS; far beyond any real machine means corruption.
 constexpr int kMaxPlacementId = 1 << 16;
 
 bool terminated(const char* s, std::size_t cap) { return std::memchr(s, '\0', cap) != nullptr; }
@@ -25,6 +25,8 @@ wire::Parsed<PeerInfo> parsePeerInfo(wire::Bytes bytes, int rank) {
   if (!terminated(p.hostName, sizeof p.hostName)) return P::refuse("an unterminated host name");
   if (p.package < -1 || p.package > kMaxPlacementId || p.numa < -1 || p.numa > kMaxPlacementId)
     return P::refuse("a package or NUMA node out of range");
+  if (p.gpu < -1 || p.gpu > kMaxPlacementId || p.nvlinkDomain < -1 || p.nvlinkDomain > kMaxPlacementId)
+    return P::refuse("a GPU or NVLink domain out of range");
   return P{p};
 }
 

@@ -7,15 +7,35 @@
 #include "topology/tuning_file.h"
 
 #include <cstring>
+#include <functional>
 #include <string>
 
 namespace braid {
 
-void describePlacement(PeerInfo& me) {
+namespace {
+
+// Ids from here on stand for GPUs the topology does not list (hwloc saw no PCI tree, as
+// in some VMs): still one id per bus id, so ranks on one GPU know they share it.
+constexpr int kUnlistedGpuIds = 1 << 15;
+
+int gpuId(const Topology& topo, const std::string& busId) {
+  const int listed = gpuIndexOf(topo, busId);
+  if (listed >= 0) return listed;
+  return kUnlistedGpuIds + static_cast<int>(std::hash<std::string>{}(canonicalBusId(busId)) % kUnlistedGpuIds);
+}
+
+}  // namespace
+
+void describePlacement(PeerInfo& me, const std::string& gpuBusId) {
   try {
     RankPlacement p = placementOfThisProcess();
     me.package = p.package;
     me.numa = p.numa;
+    if (!gpuBusId.empty()) {
+      const Topology topo = currentTopology();
+      me.gpu = gpuId(topo, gpuBusId);
+      me.nvlinkDomain = nvlinkDomain(topo, me.gpu);
+    }
   } catch (const std::exception& e) {
     // Placement only refines the cost model; a probe failure must not stop the job.
     BRAID_WARN(std::string("topology probe failed (") + e.what() + "); assuming all local ranks share one NUMA node");
@@ -29,24 +49,29 @@ AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank
   auto nodes = std::make_shared<NodeLayout>(NodeLayout::make(hostOf));
   std::vector<RankPlacement> placements;
   for (std::size_t r = 0; r < peers.size(); ++r)
-    placements.push_back({nodes->nodeOfRank[r], peers[r].package, peers[r].numa});
+    placements.push_back({nodes->nodeOfRank[r], peers[r].package, peers[r].numa, peers[r].gpu, peers[r].nvlinkDomain});
   choice.nodes = nodes;
 
   const Env& env = Env::get();
   auto fail = [&](const std::string& setting, const std::string& why) -> InvalidArgument {
     return InvalidArgument("rank " + std::to_string(rank) + ": " + setting + ": " + why, ErrorContext{rank, -1, "", ""});
   };
-  Tuning tuning;
-  const std::string tuningFile = env.value("BRAID_TUNING_FILE");
+  Topology topo;  // an empty one gives the built-in link costs
   try {
-    if (tuningFile.empty()) tuning.model = costModelFor(currentTopology());
-    else tuning = loadTuning(tuningFile);
-  } catch (const Error& e) {
-    throw fail("BRAID_TUNING_FILE", e.what());
+    topo = currentTopology();
   } catch (const std::exception& e) {
     BRAID_WARN(std::string("topology probe failed (") + e.what() + "); the tuner uses built-in link costs");
-    tuning.model = CostModel::defaults();
   }
+  Tuning tuning{costModelFor(topo), {}};
+  const std::string tuningFile = env.value("BRAID_TUNING_FILE");
+  if (!tuningFile.empty()) {
+    try {
+      tuning = loadTuning(tuningFile);
+    } catch (const std::exception& e) {
+      throw fail("BRAID_TUNING_FILE", e.what());
+    }
+  }
+  const CostModel gpuModel = gpuCostModelFor(topo, tuning.model);
   AlgoOverride overrides;
   try {
     overrides = AlgoOverride::parse(env.value("BRAID_ALGO"));
@@ -58,6 +83,9 @@ AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank
   }
   std::optional<std::size_t> userSlice;
   if (std::strcmp(env.source("BRAID_CHUNK"), "default") != 0) userSlice = env.chunkBytes();
+  // Measured times were taken on host buffers: they decide for the host tuner only.
+  choice.gpuTuner = std::make_unique<Tuner>(gpuModel, placements, overrides, userSlice, std::vector<MeasuredTime>{},
+                                            BufferSpace::Gpu);
   choice.tuner = std::make_unique<Tuner>(tuning.model, std::move(placements), std::move(overrides), userSlice,
                                          std::move(tuning.measured));
   return choice;

@@ -41,7 +41,7 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   me.pid = static_cast<int>(getpid());
   std::strncpy(me.hostId, hostIdentity().c_str(), sizeof me.hostId - 1);
   std::strncpy(me.hostName, hostName().c_str(), sizeof me.hostName - 1);
-  describePlacement(me);
+  describePlacement(me, device_->currentGpuBusId());
   TransportContext ctx;
   ctx.rank = rank;
   ctx.size = size;
@@ -479,7 +479,8 @@ void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallD
   shape.size = size_;
   shape.count = call.count;
   shape.root = call.root;
-  const Decision decision = choice_.tuner->choose(call.collective, callBytes(call.collective, call.count, elem, size_));
+  const Tuner& tuner = deviceRun_ ? *choice_.gpuTuner : *choice_.tuner;
+  const Decision decision = tuner.choose(call.collective, callBytes(call.collective, call.count, elem, size_));
   shape.algorithm = decision.algorithm;
   shape.sliceElems = std::max<std::size_t>(1, decision.sliceBytes / elem);
   if (decision.algorithm == Algorithm::Hierarchical) shape.nodes = choice_.nodes;

@@ -12,9 +12,14 @@
 
 namespace braid {
 
-enum class LinkClass : std::uint8_t { SameNuma, CrossNuma, SameHost, Network };
-inline constexpr int kLinkClasses = 4;
+// Host buffers travel over the first four classes; GPU buffers over SameGpu (ranks
+// sharing one GPU), NvLink, Pcie (GPU to GPU through the PCIe tree) and Network.
+enum class LinkClass : std::uint8_t { SameNuma, CrossNuma, SameHost, Network, SameGpu, NvLink, Pcie };
+inline constexpr int kLinkClasses = 7;
 const char* toString(LinkClass c);
+// How far apart a class puts two ranks, 0 (nearest) to 3 (Network), comparable among
+// the classes of one kind of buffer: the slowest link of a pattern is the farthest.
+int farness(LinkClass c);
 
 struct LinkCost {
   double latencyUs = 1.0;  // per message, one way
@@ -26,9 +31,20 @@ struct RankPlacement {
   int node = 0;     // dense host index (see NodeLayout)
   int package = 0;  // socket, -1 when unknown
   int numa = 0;     // NUMA node, -1 when unknown
+  int gpu = -1;     // the rank's GPU: index into its host's Topology::gpus, -1 when none or unknown
+  int nvlinkDomain = -1;  // GPUs of a host with the same domain reach each other over NVLink; -1: none
   bool operator==(const RankPlacement&) const = default;
 };
+// Where a call's buffers are, which decides the classes of links it travels over.
+enum class BufferSpace : std::uint8_t { Host, Gpu };
+// The link between two ranks' host buffers.
 LinkClass linkBetween(const RankPlacement& a, const RankPlacement& b);
+// The link between two ranks' GPU buffers. Ranks of one host whose GPU is unknown are
+// taken to be PCIe apart, the slowest path a GPU-to-GPU copy can take there.
+LinkClass gpuLinkBetween(const RankPlacement& a, const RankPlacement& b);
+inline LinkClass linkBetween(const RankPlacement& a, const RankPlacement& b, BufferSpace space) {
+  return space == BufferSpace::Gpu ? gpuLinkBetween(a, b) : linkBetween(a, b);
+}
 
 struct CostModel {
   std::array<LinkCost, kLinkClasses> links{};  // indexed by LinkClass
@@ -41,7 +57,8 @@ struct CostModel {
   }
   double reduceUs(std::size_t bytes) const { return static_cast<double>(bytes) / (reduceGBps * 1e3); }
 
-  // Built-in values for a typical host with a 100 Gb/s network.
+  // Built-in values for a typical host with a 100 Gb/s network, and for GPU links:
+  // HBM shared by the ranks of one GPU, NVLink 4 (18 links), PCIe 4 x16.
   static CostModel defaults();
 };
 

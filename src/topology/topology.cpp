@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 
@@ -112,6 +113,71 @@ CostModel costModelFor(const Topology& topo) {
   for (const Nic& nic : topo.nics) fastestGbps = std::max(fastestGbps, nic.speedGbps);
   if (fastestGbps > 0) model.links[static_cast<std::size_t>(LinkClass::Network)].gbPerSec = fastestGbps / 8.0;
   return model;
+}
+
+CostModel gpuCostModelFor(const Topology& topo, CostModel model) {
+  double slowest = 0;
+  for (const Gpu& g : topo.gpus)
+    if (g.nvlinkGBps > 0 && (slowest == 0 || g.nvlinkGBps < slowest)) slowest = g.nvlinkGBps;
+  if (slowest > 0) model.links[static_cast<std::size_t>(LinkClass::NvLink)].gbPerSec = slowest;
+  // A GPU reduces at memory speed; a step's launch cost is in the links' latency.
+  model.reduceGBps = model.link(LinkClass::SameGpu).gbPerSec;
+  model.stepOverheadUs = 0;
+  return model;
+}
+
+std::string canonicalBusId(const std::string& pciBusId) {
+  // domain:bus:device.function, each field hex digits only, within its PCI width.
+  unsigned long field[4] = {};
+  const unsigned long limit[4] = {0xffffffff, 0xff, 0x1f, 7};
+  const char separator[4] = {':', ':', '.', '\0'};
+  std::size_t pos = 0;
+  for (int f = 0; f < 4; ++f) {
+    const std::size_t start = pos;
+    while (pos < pciBusId.size() && std::isxdigit(static_cast<unsigned char>(pciBusId[pos])) && pos - start < 8) ++pos;
+    if (pos == start) return pciBusId;
+    field[f] = std::stoul(pciBusId.substr(start, pos - start), nullptr, 16);
+    if (field[f] > limit[f]) return pciBusId;
+    if (f < 3 && (pos >= pciBusId.size() || pciBusId[pos++] != separator[f])) return pciBusId;
+  }
+  if (pos != pciBusId.size() || field[0] > 0xffff) return pciBusId;
+  char out[16];
+  std::snprintf(out, sizeof out, "%04lx:%02lx:%02lx.%lx", field[0], field[1], field[2], field[3]);
+  return out;
+}
+
+int gpuIndexOf(const Topology& topo, const std::string& pciBusId) {
+  const std::string wanted = canonicalBusId(pciBusId);
+  for (std::size_t i = 0; i < topo.gpus.size(); ++i)
+    if (canonicalBusId(topo.gpus[i].pciBusId) == wanted) return static_cast<int>(i);
+  return -1;
+}
+
+int nvlinkDomain(const Topology& topo, int gpu) {
+  const int n = static_cast<int>(topo.gpus.size());
+  if (gpu < 0 || gpu >= n) return -1;
+  // A walk over the NVLink graph from `gpu`; links may be listed on one side only.
+  std::vector<bool> seen(static_cast<std::size_t>(n), false);
+  std::vector<int> todo{gpu};
+  seen[static_cast<std::size_t>(gpu)] = true;
+  int lowest = gpu, reached = 0;
+  auto linked = [&](int a, int b) {
+    const auto& peers = topo.gpus[static_cast<std::size_t>(a)].nvlinkPeers;
+    const std::string bus = canonicalBusId(topo.gpus[static_cast<std::size_t>(b)].pciBusId);
+    return std::any_of(peers.begin(), peers.end(), [&](const std::string& p) { return canonicalBusId(p) == bus; });
+  };
+  while (!todo.empty()) {
+    const int a = todo.back();
+    todo.pop_back();
+    lowest = std::min(lowest, a);
+    ++reached;
+    for (int b = 0; b < n; ++b)
+      if (!seen[static_cast<std::size_t>(b)] && (linked(a, b) || linked(b, a))) {
+        seen[static_cast<std::size_t>(b)] = true;
+        todo.push_back(b);
+      }
+  }
+  return reached > 1 ? lowest : -1;
 }
 
 namespace {

@@ -42,6 +42,11 @@ struct Gpu {
   std::string pciBusId;   // "0000:18:00.0", "" when not on PCI
   int numa = -1;          // nearest NUMA node, -1 when unknown or several
   std::string model;      // e.g. "NVIDIA H100 80GB HBM3", "" when unknown
+  // The GPUs of this host it reaches over NVLink, directly or through NVSwitches, by
+  // PCI bus id, and its NVLink bandwidth (GB/s, one direction, all links); empty and 0
+  // where it has none or NVML cannot say.
+  std::vector<std::string> nvlinkPeers;
+  double nvlinkGBps = 0;
   bool operator==(const Gpu&) const = default;
 };
 
@@ -99,6 +104,20 @@ RankPlacement placementOfThisProcess();
 // The cost model with this host's numbers where the topology knows them: the network
 // link runs at the fastest NIC's speed; everything else keeps CostModel::defaults().
 CostModel costModelFor(const Topology& topo);
+// The model for calls that run on the GPUs, from the host's `model` (whose GPU link
+// classes a tuning file may have set): NVLink at the slowest GPU's NVLink bandwidth
+// where the topology knows it, and a GPU's reduction and step costs.
+CostModel gpuCostModelFor(const Topology& topo, CostModel model);
+
+// GPUs joined by NVLink, directly or through others, share a domain: the lowest index
+// into topo.gpus among them. -1 for a GPU without NVLink or an index out of range.
+int nvlinkDomain(const Topology& topo, int gpu);
+// Index into topo.gpus of the GPU at `pciBusId` (any case, 4- or 8-digit domain), -1
+// when none.
+int gpuIndexOf(const Topology& topo, const std::string& pciBusId);
+// "00000000:3B:00.0" -> "0000:3b:00.0", as hwloc and sysfs write bus ids; text that is
+// not a bus id comes back as it was.
+std::string canonicalBusId(const std::string& pciBusId);
 
 // Index into topo.nics / topo.gpus of the device closest to NUMA node `numa`: one on
 // that node, else one on the same package, else any. Among NICs equally near, RDMA

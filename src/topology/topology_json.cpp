@@ -37,7 +37,8 @@ json cacheJson(const CacheLevel& c) {
 }
 
 json gpuJson(const Gpu& g) {
-  return {{"name", g.name}, {"pci_bus_id", g.pciBusId}, {"numa", g.numa}, {"model", g.model}};
+  return {{"name", g.name},   {"pci_bus_id", g.pciBusId},        {"numa", g.numa},
+          {"model", g.model}, {"nvlink_peers", g.nvlinkPeers}, {"nvlink_gbps", g.nvlinkGBps}};
 }
 
 json nicJson(const Nic& n) {
@@ -94,6 +95,7 @@ class Fields {
     for (std::size_t i = 0; i < v.size(); ++i) out.push_back(fromJsonItem(v[i], at(key) + "[" + std::to_string(i) + "]"));
     return out;
   }
+  bool has(const char* key) const { return object_.contains(key); }
   std::string at(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
   std::string at(const std::string& key) const { return at(key.c_str()); }
 
@@ -130,9 +132,18 @@ CacheLevel cacheFrom(const json& j, const std::string& path) {
   return c;
 }
 
+// The NVLink fields came later than the format: a file without them has no NVLink.
 Gpu gpuFrom(const json& j, const std::string& path) {
-  Fields f(j, path, {"name", "pci_bus_id", "numa", "model"});
-  return {f.str("name"), f.str("pci_bus_id"), f.integer("numa"), f.str("model")};
+  Fields f(j, path, {"name", "pci_bus_id", "numa", "model", "nvlink_peers", "nvlink_gbps"});
+  Gpu g{f.str("name"), f.str("pci_bus_id"), f.integer("numa"), f.str("model"), {}, 0};
+  if (f.has("nvlink_peers"))
+    g.nvlinkPeers = f.array<std::string>("nvlink_peers", [](const json& v, const std::string& where) {
+      if (!v.is_string()) Fields::fail(where, "expected a PCI bus id string");
+      return v.get<std::string>();
+    });
+  if (f.has("nvlink_gbps")) g.nvlinkGBps = f.number("nvlink_gbps");
+  if (g.nvlinkGBps < 0) Fields::fail(f.at("nvlink_gbps"), "expected a non-negative number");
+  return g;
 }
 
 NicKind nicKindFrom(const Fields& f) {

@@ -2,6 +2,7 @@
 // after which hwloc is freed; nothing else in Braid touches hwloc.
 #include "core/host_identity.h"
 #include "topology/nic_sysfs.h"
+#include "topology/nvlink_probe.h"
 #include "topology/topology.h"
 
 #include <braid/error.h>
@@ -134,7 +135,7 @@ void addGpu(hwloc_topology_t t, hwloc_obj_t osdev, hwloc_obj_t pci, Topology& ou
   std::string bus = busId(pci);
   auto gpu = std::find_if(out.gpus.begin(), out.gpus.end(), [&](const Gpu& g) { return g.pciBusId == bus; });
   if (gpu == out.gpus.end())
-    gpu = out.gpus.insert(out.gpus.end(), {osdev->name, bus, numaOf(t, osdev), info(pci, "PCIDevice")});
+    gpu = out.gpus.insert(out.gpus.end(), Gpu{osdev->name, bus, numaOf(t, osdev), info(pci, "PCIDevice"), {}, 0});
   // CUDA's name (cudaN) is the device number a rank passes to cudaSetDevice.
   if (info(osdev, "Backend") == "CUDA") gpu->name = osdev->name;
   if (std::string model = info(osdev, "GPUModel"); !model.empty()) gpu->model = model;
@@ -191,6 +192,7 @@ Topology probeTopology() {
   addNumaNodes(t, out);
   addCaches(t, out);
   addIoDevices(t, out);
+  if (!out.gpus.empty()) applyNvlinks(out.gpus, readNvlinks());
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <stdexcept>
 
 namespace braid {
@@ -29,25 +30,33 @@ double overlappedUs(double steps, double fillSteps, double slice, double alpha, 
   return steps * (alpha + slice * std::max(transfer, reduce)) + fillSteps * slice * std::min(transfer, reduce);
 }
 
-// LinkClass is declared nearest first, so the larger value is the slower link.
-LinkClass slower(LinkClass a, LinkClass b) { return std::max(a, b); }
+LinkClass slower(LinkClass a, LinkClass b) { return farness(b) > farness(a) ? b : a; }
+
+// The flows of a pattern whose slowest link is `cls` that share one medium, at most:
+// a node's network link, or one GPU's memory.
+int sharing(LinkClass cls, const std::map<std::pair<int, int>, int>& flowsOn) {
+  int most = 1;
+  for (const auto& [medium, flows] : flowsOn)
+    if ((cls == LinkClass::Network) == (medium.second < 0)) most = std::max(most, flows);
+  return most;
+}
 
 // The link of a pattern in which, for every i < count, rank from(i) sends to rank
 // to(i), all at once.
 template <class From, class To>
-Tuner::PatternLink patternOf(const std::vector<RankPlacement>& at, const NodeLayout& layout, int count, From from,
-                             To to) {
-  Tuner::PatternLink link;
-  std::vector<int> offNodeFlows(static_cast<std::size_t>(layout.nodes()), 0);
+Tuner::PatternLink patternOf(const std::vector<RankPlacement>& at, BufferSpace space, int count, From from, To to) {
+  Tuner::PatternLink link{space == BufferSpace::Gpu ? LinkClass::SameGpu : LinkClass::SameNuma, 1};
+  std::map<std::pair<int, int>, int> flowsOn;  // (node, -1): its network; (node, gpu): that GPU
   for (int i = 0; i < count; ++i) {
     const int r = from(i), q = to(i);
     if (q == r) continue;
-    const LinkClass c = linkBetween(at[static_cast<std::size_t>(r)], at[static_cast<std::size_t>(q)]);
+    const RankPlacement& sender = at[static_cast<std::size_t>(r)];
+    const LinkClass c = linkBetween(sender, at[static_cast<std::size_t>(q)], space);
     link.cls = slower(link.cls, c);
-    if (c == LinkClass::Network)
-      ++offNodeFlows[static_cast<std::size_t>(layout.nodeOfRank[static_cast<std::size_t>(r)])];
+    if (c == LinkClass::Network) ++flowsOn[{sender.node, -1}];
+    if (c == LinkClass::SameGpu) ++flowsOn[{sender.node, sender.gpu}];
   }
-  if (link.cls == LinkClass::Network) link.share = *std::max_element(offNodeFlows.begin(), offNodeFlows.end());
+  if (link.cls == LinkClass::Network || link.cls == LinkClass::SameGpu) link.share = sharing(link.cls, flowsOn);
   return link;
 }
 
@@ -64,9 +73,10 @@ double bucketMiddle(int bucket) { return std::ldexp(std::sqrt(2.0), bucket); }
 }  // namespace
 
 Tuner::Tuner(CostModel model, std::vector<RankPlacement> placements, AlgoOverride overrides,
-             std::optional<std::size_t> userSliceBytes, std::vector<MeasuredTime> measured)
+             std::optional<std::size_t> userSliceBytes, std::vector<MeasuredTime> measured, BufferSpace space)
     : model_(model),
       placements_(std::move(placements)),
+      space_(space),
       overrides_(std::move(overrides)),
       userSliceBytes_(userSliceBytes) {
   static_assert(kSizeBuckets == kBucketsPerCollective);
@@ -84,28 +94,31 @@ Tuner::Tuner(CostModel model, std::vector<RankPlacement> placements, AlgoOverrid
     if (m.ranks == n && m.nodes == nodes_) measured_.push_back(m);
 
   const auto self = [](int r) { return r; };
-  ring_ = patternOf(placements_, layout, n, self, [n](int r) { return (r + 1) % n; });
+  ring_ = patternOf(placements_, space_, n, self, [n](int r) { return (r + 1) % n; });
   // Any ring through all ranks crosses every boundary between them, so its slowest
   // class is the slowest of the whole communicator (the tree must cross them too).
   worst_ = {ring_.cls, 1};
+  intraNode_.cls = space_ == BufferSpace::Gpu ? LinkClass::SameGpu : LinkClass::SameNuma;
   for (const auto& local : layout.ranksOfNode)
     for (std::size_t i = 1; i < local.size(); ++i)
       intraNode_.cls = slower(intraNode_.cls, linkBetween(placements_[static_cast<std::size_t>(local[i - 1])],
-                                                          placements_[static_cast<std::size_t>(local[i])]));
-  // Across nodes, a node's ranks all work at once and share its network link.
+                                                          placements_[static_cast<std::size_t>(local[i])], space_));
+  // Across nodes, a node's ranks all work at once and share its network link; when
+  // every pair is on one GPU, all of them share its memory.
   interNode_ = {LinkClass::Network, maxLocalRanks_};
-  allPairs_ = {worst_.cls, worst_.cls == LinkClass::Network ? maxLocalRanks_ : 1};
+  const bool shared = worst_.cls == LinkClass::Network || worst_.cls == LinkClass::SameGpu;
+  allPairs_ = {worst_.cls, shared ? maxLocalRanks_ : 1};
   // Halving/doubling folds the n - p extra ranks as the plans do: among the first
   // 2(n-p) ranks each even rank pairs with the odd one above it, which then stands for
   // both; the p remaining members (those odd ranks, then ranks from 2(n-p) on) exchange
   // across bit d of their member index.
   const int p = powerOfTwo_, extras = n - p;
-  fold_ = patternOf(placements_, layout, 2 * extras, self, [](int r) { return r ^ 1; });
+  fold_ = patternOf(placements_, space_, 2 * extras, self, [](int r) { return r ^ 1; });
   const auto rankOfMember = [extras](int v) { return v < extras ? 2 * v + 1 : v + extras; };
   for (int d = 1; d < p; d <<= 1)
-    xorStep_.push_back(patternOf(placements_, layout, p, rankOfMember, [&](int v) { return rankOfMember(v ^ d); }));
+    xorStep_.push_back(patternOf(placements_, space_, p, rankOfMember, [&](int v) { return rankOfMember(v ^ d); }));
   for (int d = 1; d < n; d <<= 1)
-    shiftStep_.push_back(patternOf(placements_, layout, n, self, [d, n](int r) { return (r - d + n) % n; }));
+    shiftStep_.push_back(patternOf(placements_, space_, n, self, [d, n](int r) { return (r - d + n) % n; }));
 
   for (Collective c : {Collective::AllReduce, Collective::AllGather, Collective::ReduceScatter, Collective::Broadcast,
                        Collective::Reduce, Collective::AllToAll}) {

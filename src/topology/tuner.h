@@ -37,8 +37,11 @@ class Tuner {
   // `placements` is indexed by rank. `userSliceBytes` is BRAID_CHUNK when the user set
   // it: every algorithm is then priced and run with that slice instead of a chosen one.
   // `measured` may hold rows for any job shape; those for other shapes are ignored.
+  // `space` says which links the calls' buffers travel over: host memory's, or GPU
+  // memory's (same GPU, NVLink, PCIe) for calls that run on the GPUs themselves.
   Tuner(CostModel model, std::vector<RankPlacement> placements, AlgoOverride overrides,
-        std::optional<std::size_t> userSliceBytes = std::nullopt, std::vector<MeasuredTime> measured = {});
+        std::optional<std::size_t> userSliceBytes = std::nullopt, std::vector<MeasuredTime> measured = {},
+        BufferSpace space = BufferSpace::Host);
   Tuner(const Tuner&) = delete;  // the memo holds atomics
   Tuner& operator=(const Tuner&) = delete;
 
@@ -62,7 +65,8 @@ class Tuner {
   const CostModel& model() const { return model_; }
 
   // The link a communication pattern runs on: its slowest class, and how many of its
-  // flows leave one node at once (they share that node's network bandwidth).
+  // flows share that link's bandwidth: those leaving one node share its network link,
+  // those between ranks of one GPU share its memory.
   struct PatternLink {
     LinkClass cls = LinkClass::SameNuma;
     int share = 1;
@@ -99,6 +103,7 @@ class Tuner {
 
   CostModel model_;
   std::vector<RankPlacement> placements_;
+  BufferSpace space_;
   AlgoOverride overrides_;
   std::optional<std::size_t> userSliceBytes_;
   std::vector<MeasuredTime> measured_;  // this shape's rows only

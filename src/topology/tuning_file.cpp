@@ -14,7 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr LinkClass kClasses[] = {LinkClass::SameNuma, LinkClass::CrossNuma, LinkClass::SameHost, LinkClass::Network};
+constexpr LinkClass kClasses[] = {LinkClass::SameNuma, LinkClass::CrossNuma, LinkClass::SameHost, LinkClass::Network,
+                                  LinkClass::SameGpu,  LinkClass::NvLink,    LinkClass::Pcie};
 
 // Bandwidths must be positive (every prediction divides by them); latencies and
 // overheads may be zero but not negative, which would make a slow path look free.
@@ -86,9 +87,11 @@ Tuning loadTuning(const std::string& path) {
       const LinkClass* cls = nullptr;
       for (const LinkClass& c : kClasses)
         if (name == toString(c)) cls = &c;
-      if (!cls)
-        throw InvalidArgument("tuning file " + path + ": unknown link class '" + name +
-                              "' (expected same-numa, cross-numa, same-host, network)");
+      if (!cls) {
+        std::string known;
+        for (LinkClass c : kClasses) known += std::string(known.empty() ? "" : ", ") + toString(c);
+        throw InvalidArgument("tuning file " + path + ": unknown link class '" + name + "' (expected " + known + ")");
+      }
       const std::string where = "tuning file " + path + ", links." + name;
       if (!cost.is_object()) throw InvalidArgument(where + ": expected {\"latency_us\": ..., \"gb_per_s\": ...}");
       LinkCost& link = model.links[static_cast<std::size_t>(*cls)];

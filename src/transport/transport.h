@@ -26,6 +26,7 @@ struct PeerInfo {
   char hostId[128] = {};  // hostname + boot id, or BRAID_HOST_ID
   char hostName[64] = {};
   int package = -1, numa = -1;  // where this rank runs, for the tuner; -1 when unknown
+  int gpu = -1, nvlinkDomain = -1;  // its GPU at init (RankPlacement); -1 when none or unknown
   std::array<std::array<unsigned char, kEndpointBytes>, kMaxTransports> endpoint{};
 };
 

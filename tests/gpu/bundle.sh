@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packs what the GPU checks need from a build into one small folder, for a GPU machine
 # that has the driver and CUDA but not this machine's libraries: the GPU tests, the
-# perf tools, braidrun, libnccl.so.2, and every shared library they load that is not
-# part of the C/C++ runtime (hwloc, ibverbs, ...). Binaries are stripped to fit a copy.
+# perf tools, braidrun, braid-probe, libnccl.so.2, and every shared library they load
+# that is not part of the C/C++ runtime (hwloc, ibverbs, ...). Binaries are stripped to
+# fit a copy.
 #
 # usage: tests/gpu/bundle.sh [BUILD_DIR] [OUT_DIR]   (default: build, BUILD_DIR/gpu-bundle)
 # Then on the GPU machine: tests/gpu/device_checks.sh OUT_DIR
@@ -12,7 +13,7 @@ out=${2:-$build/gpu-bundle}
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib"
 
-bins=("$build"/tools/braidrun "$build"/perf/*_perf)
+bins=("$build"/tools/braidrun "$build"/tools/braid-probe "$build"/perf/*_perf)
 for t in "$build"/tests/gpu/braid_gpu_*tests; do [ -x "$t" ] && bins+=("$t"); done
 libs=("$build"/nccl/libnccl.so.2)
 for f in "${bins[@]}"; do cp "$f" "$out/bin/"; done

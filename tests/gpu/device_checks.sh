@@ -57,6 +57,11 @@ for s in "${steps[@]}"; do
     ipc)
       # A hang ends in a timeout report within the step's limit: whether a GPU copy never
       # completed or a control message never came shows in its cudaipc counters.
+      # The topology with a real driver (NVML's NVLink lanes) and the GPU tuner's table.
+      step probe_topology 30 "$bin/braid-probe"
+      grep -A3 '^GPUs:' "$out/probe_topology.log"
+      step probe_decisions 30 "$bin/braid-probe" --decisions --ranks 4
+      grep -A3 '^# calls on GPU buffers' "$out/probe_decisions.log"
       export BRAID_CUDA_IPC=1 BRAID_TIMEOUT=30s
       step braid_gpu_device_tests_ipc 120 "$bin/braid_gpu_device_tests" --gtest_brief=1
       # Kernels loaded eagerly by CUDA itself: if this passes where the one above hangs,

@@ -24,10 +24,27 @@ for section in "host $(hostname)" "NUMA nodes:" "caches:" "GPUs:" "NICs:"; do
 done
 
 # 2. Decisions: one row per collective and size, and a two-socket node with 400 Gb/s
-# NICs must not be tuned like this machine.
-"$probe" --decisions --ranks 32 --ranks-per-node 8 | grep -v '^#' > "$tmp/here.txt"
-"$probe" --decisions --ranks 32 --ranks-per-node 8 --topo "$dgx" | grep -v '^#' > "$tmp/dgx.txt"
-for table in here dgx; do
+# NICs must not be tuned like this machine. A topology with GPUs adds a table for calls
+# on GPU buffers, which must tell the DGX's NVLink from the same node with PCIe only.
+table() {  # the rows of --decisions' first table (host buffers), or with "gpu" its GPU table
+  if [ "${1:-}" = gpu ]; then sed -n '/^# calls on GPU buffers/,$p'; else sed '/^$/q'; fi | grep -v '^#' | sed '/^$/d'
+}
+"$probe" --decisions --ranks 32 --ranks-per-node 8 > "$tmp/here-all.txt"
+"$probe" --decisions --ranks 32 --ranks-per-node 8 --topo "$dgx" > "$tmp/dgx-all.txt"
+table < "$tmp/here-all.txt" > "$tmp/here.txt"
+table < "$tmp/dgx-all.txt" > "$tmp/dgx.txt"
+# One node of 8 GPUs: across nodes the network would set the pace on both.
+"$probe" --decisions --ranks 8 --topo "$dgx" | table gpu > "$tmp/dgx-gpu.txt"
+python3 - "$dgx" "$tmp/pcie.json" <<'PY'
+import json, sys
+topo = json.load(open(sys.argv[1]))
+for gpu in topo["gpus"]:
+    gpu["nvlink_peers"], gpu["nvlink_gbps"] = [], 0
+json.dump(topo, open(sys.argv[2], "w"))
+PY
+"$probe" --decisions --ranks 8 --topo "$tmp/pcie.json" | table gpu > "$tmp/pcie-gpu.txt"
+grep -q "nvlink 450 GB/s to 7 GPU(s)" <("$probe" --topo "$dgx") || fail "the DGX topology text does not show NVLink"
+for table in here dgx dgx-gpu pcie-gpu; do
   rows=$(wc -l < "$tmp/$table.txt")
   [ "$rows" -eq 37 ] || fail "$table decision table has $rows lines, expected a header and 36 rows"
 done
@@ -35,6 +52,18 @@ if diff -q "$tmp/here.txt" "$tmp/dgx.txt" > /dev/null; then
   fail "the DGX topology gets the same decisions as this machine"
 fi
 echo "decisions differ on $(diff "$tmp/here.txt" "$tmp/dgx.txt" | grep -c '^<') of 36 rows"
+# NVLink moves 256 MiB far faster than PCIe: compare the predicted times.
+python3 - "$tmp/dgx-gpu.txt" "$tmp/pcie-gpu.txt" <<'PY' || fail "GPU decisions do not price NVLink above PCIe"
+import sys
+def us(path):
+    return {(r.split()[0], r.split()[1]): float(r.split()[4]) for r in open(path).read().splitlines()[1:]}
+nvlink, pcie = us(sys.argv[1]), us(sys.argv[2])
+ratio = pcie[("all-reduce", "256M")] / nvlink[("all-reduce", "256M")]
+print("GPU tables: 256M all-reduce predicted %.1fx faster over NVLink than over PCIe" % ratio)
+sys.exit(0 if ratio > 5 else 1)
+PY
+[ -z "$(table gpu < "$tmp/here-all.txt")" ] || grep -q "^GPUs: [1-9]" "$tmp/topo.txt" ||
+  fail "a GPU table for a machine without GPUs"
 
 # 3. The transport model on the DGX file: shm within a node (both sockets), tcp across.
 "$probe" --transports --ranks 32 --ranks-per-node 8 --topo "$dgx" > "$tmp/model.txt"
@@ -59,7 +88,7 @@ for ranks in (2, 3):
         seen = {r["algorithm"] for r in rows if r["ranks"] == ranks and r["collective"] == coll and r["bytes"] <= 1024}
         if seen != algos:
             sys.exit("ranks %d %s: timed %s, expected %s" % (ranks, coll, sorted(seen), sorted(algos)))
-sys.exit(0 if len(t["links"]) == 4 and all(v > 0 for v in numbers + [r["us"] for r in rows]) else 1)
+sys.exit(0 if len(t["links"]) == 7 and all(v > 0 for v in numbers + [r["us"] for r in rows]) else 1)
 PY
 BRAID_TUNING_FILE="$tmp/tuning.json" "$probe" --decisions --ranks 3 > "$tmp/tuned.txt"
 grep -q "cost model: BRAID_TUNING_FILE=$tmp/tuning.json" "$tmp/tuned.txt" || fail "--decisions ignored BRAID_TUNING_FILE"

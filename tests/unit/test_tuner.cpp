@@ -297,7 +297,7 @@ TEST(TunerTuningFile, RejectsWhatIsNotATuningFile) {
   const std::pair<const char*, const char*> cases[] = {
       {"{not json", "is not JSON"},
       {"[1, 2]", "expected a JSON object"},
-      {R"({"links": {"nvlink": {"gb_per_s": 1}}})", "unknown link class 'nvlink'"},
+      {R"({"links": {"xgmi": {"gb_per_s": 1}}})", "unknown link class 'xgmi'"},
       {R"({"links": {"network": {"gb_per_s": 0}}})", "'gb_per_s' must be a positive number"},
       {R"({"links": {"network": {"latency_us": -1}}})", "'latency_us' must be a non-negative number"},
       {R"({"reduce_gb_per_s": "fast"})", "'reduce_gb_per_s' must be a positive number"},

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace probe {
 namespace {
@@ -67,24 +68,21 @@ std::optional<std::size_t> userSlice() {
 
 }  // namespace
 
-void printDecisions(const Options& o) {
-  const braid::Topology topo = topologyInForce(o);
-  const int perNode = o.ranksPerNode.value_or(o.ranks);
-  std::string source;
-  braid::Tuning t = tuning(topo, source);
-  const braid::CostModel& model = t.model;
-  const braid::Tuner tuner(model, spreadPlacements(topo, o.ranks, perNode), overrides(), userSlice(),
-                           std::move(t.measured));
+namespace {
 
-  std::printf("# tuner decisions: %d ranks, %d per node (%d nodes), topology %s (%zu NUMA nodes)\n", o.ranks, perNode,
-              (o.ranks + perNode - 1) / perNode, topo.hostName.c_str(), topo.numaNodes.size());
+// The link classes a space's calls travel over, nearest first.
+constexpr braid::LinkClass kHostLinks[] = {braid::LinkClass::SameNuma, braid::LinkClass::CrossNuma,
+                                           braid::LinkClass::SameHost, braid::LinkClass::Network};
+constexpr braid::LinkClass kGpuLinks[] = {braid::LinkClass::SameGpu, braid::LinkClass::NvLink, braid::LinkClass::Pcie,
+                                          braid::LinkClass::Network};
+
+void printTable(const braid::Tuner& tuner, const braid::CostModel& model, const std::string& source,
+                const braid::LinkClass (&links)[4]) {
   std::printf("# cost model: %s; reduce %.1f GB/s, step overhead %.2f us\n#", source.c_str(), model.reduceGBps,
               model.stepOverheadUs);
-  for (int c = 0; c < braid::kLinkClasses; ++c) {
-    const auto cls = static_cast<braid::LinkClass>(c);
+  for (braid::LinkClass cls : links)
     std::printf(" %s %.2f us %.1f GB/s%s", braid::toString(cls), model.link(cls).latencyUs, model.link(cls).gbPerSec,
-                c + 1 < braid::kLinkClasses ? ";" : "\n");
-  }
+                cls == links[3] ? "\n" : ";");
   std::printf("%-14s %6s  %-6s %6s %14s  %-9s %14s  %s\n", "collective", "size", "algo", "slice", "predicted_us",
               "runner-up", "runner_up_us", "reason");
   for (braid::Collective c : kCollectives)
@@ -103,6 +101,29 @@ void printDecisions(const Options& o) {
                   braid::toString(chosen.algorithm), sliceText(chosen.sliceBytes, bytes).c_str(), chosen.predictedUs,
                   runnerUp.c_str(), runnerUpUs.c_str(), chosen.reason);
     }
+}
+
+}  // namespace
+
+void printDecisions(const Options& o) {
+  const braid::Topology topo = topologyInForce(o);
+  const int perNode = o.ranksPerNode.value_or(o.ranks);
+  std::string source;
+  braid::Tuning t = tuning(topo, source);
+  const braid::CostModel model = t.model;
+  const std::vector<braid::RankPlacement> placements = spreadPlacements(topo, o.ranks, perNode);
+  const braid::Tuner tuner(model, placements, overrides(), userSlice(), std::move(t.measured));
+
+  std::printf("# tuner decisions: %d ranks, %d per node (%d nodes), topology %s (%zu NUMA nodes)\n", o.ranks, perNode,
+              (o.ranks + perNode - 1) / perNode, topo.hostName.c_str(), topo.numaNodes.size());
+  printTable(tuner, model, source, kHostLinks);
+  if (topo.gpus.empty()) return;
+  // As the communicator prices calls that run on the GPUs (BRAID_CUDA_IPC=1).
+  const braid::CostModel gpuModel = braid::gpuCostModelFor(topo, model);
+  const braid::Tuner gpuTuner(gpuModel, placements, overrides(), userSlice(), {}, braid::BufferSpace::Gpu);
+  std::printf("\n# calls on GPU buffers that run on the GPUs: rank r on GPU r mod %zu of its node\n",
+              topo.gpus.size());
+  printTable(gpuTuner, gpuModel, "gpuCostModelFor(" + source + ")", kGpuLinks);
 }
 
 }  // namespace probe

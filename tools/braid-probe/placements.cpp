@@ -12,6 +12,10 @@ std::vector<braid::RankPlacement> spreadPlacements(const braid::Topology& topo, 
       p.numa = n.id;
       p.package = n.package;
     }
+    if (!topo.gpus.empty()) {
+      p.gpu = r % ranksPerNode % static_cast<int>(topo.gpus.size());
+      p.nvlinkDomain = braid::nvlinkDomain(topo, p.gpu);
+    }
     out.push_back(p);
   }
   return out;

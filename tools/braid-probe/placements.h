@@ -8,8 +8,9 @@
 
 namespace probe {
 
-// Rank r is on node r / ranksPerNode, NUMA node (r % ranksPerNode) mod |NUMA nodes|.
-// A topology without NUMA nodes puts every rank on package 0, NUMA node 0.
+// Rank r is on node r / ranksPerNode, NUMA node (r % ranksPerNode) mod |NUMA nodes|, and
+// GPU (r % ranksPerNode) mod |GPUs| where there are GPUs. A topology without NUMA nodes
+// puts every rank on package 0, NUMA node 0.
 std::vector<braid::RankPlacement> spreadPlacements(const braid::Topology& topo, int ranks, int ranksPerNode);
 
 }  // namespace probe

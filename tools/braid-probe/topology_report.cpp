@@ -59,9 +59,13 @@ void printTopology(std::FILE* out, const braid::Topology& t) {
     std::fprintf(out, "  L%d %-11s %10s  x%-4d shared by %d core(s)\n", c.level, c.type.c_str(),
                  bytesText(c.sizeBytes).c_str(), c.count, c.sharedByCores);
   std::fprintf(out, "GPUs: %zu\n", t.gpus.size());
-  for (const auto& g : t.gpus)
-    std::fprintf(out, "  %-8s pci %s  numa %s  %s\n", g.name.c_str(), orUnknown(g.pciBusId).c_str(),
-                 numaText(g.numa).c_str(), orUnknown(g.model).c_str());
+  for (const auto& g : t.gpus) {
+    char nvlink[64] = "no nvlink";
+    if (!g.nvlinkPeers.empty())
+      std::snprintf(nvlink, sizeof nvlink, "nvlink %g GB/s to %zu GPU(s)", g.nvlinkGBps, g.nvlinkPeers.size());
+    std::fprintf(out, "  %-8s pci %s  numa %s  %s  %s\n", g.name.c_str(), orUnknown(g.pciBusId).c_str(),
+                 numaText(g.numa).c_str(), orUnknown(g.model).c_str(), nvlink);
+  }
   std::fprintf(out, "NICs: %zu\n", t.nics.size());
   for (const auto& n : t.nics) {
     char speed[32] = "speed ?";

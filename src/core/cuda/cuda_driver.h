@@ -25,7 +25,8 @@ namespace braid::cuda {
   X(cuMemHostGetDevicePointer, 3020) X(cuEventCreate, 2000) X(cuEventRecord, 2000)                     \
   X(cuEventQuery, 2000) X(cuEventDestroy, 4000) X(cuMemAlloc, 3020) X(cuMemFree, 3020)                 \
   X(cuMemGetAddressRange, 3020) X(cuIpcGetMemHandle, 4010) X(cuIpcOpenMemHandle, 11000)                \
-  X(cuIpcCloseMemHandle, 4010) X(cuStreamCreate, 2000) X(cuStreamDestroy, 4000)
+  X(cuIpcCloseMemHandle, 4010) X(cuStreamCreate, 2000) X(cuStreamDestroy, 4000)                        \
+  X(cuDeviceGetPCIBusId, 4010)
 
 struct Driver {
 #define BRAID_CUDA_DRIVER_MEMBER(name, version) PFN_##name##_v##version name = nullptr;

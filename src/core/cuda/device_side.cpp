@@ -264,6 +264,22 @@ void DeviceSide::stageOnDevice(Doorbell* doorbell) {
   }
 }
 
+std::string DeviceSide::currentGpuBusId() const {
+  if (!cudaDriverLoaded()) return "";  // a host job: do not load CUDA to find no GPU
+  try {
+    const cuda::Driver& d = cuda::Driver::get();
+    CUcontext current = nullptr;
+    CUdevice device = -1;
+    char bus[32] = {};
+    if (d.cuCtxGetCurrent(&current) != CUDA_SUCCESS || !current || d.cuCtxGetDevice(&device) != CUDA_SUCCESS ||
+        d.cuDeviceGetPCIBusId(bus, sizeof bus, device) != CUDA_SUCCESS)
+      return "";
+    return bus;
+  } catch (const std::exception&) {
+    return "";  // no usable driver: the rank has no GPU to place
+  }
+}
+
 DeviceCompute* DeviceSide::compute() { return state_->compute.get(); }
 
 void DeviceSide::forgetDoorbell() {

@@ -67,6 +67,9 @@ class DeviceSide {
   // GPU, a stream of another context; UnsupportedError for a stream that captures a
   // CUDA graph; SystemError where CUDA cannot be used (no driver, no GPU) and why.
   CallPath route(const char* call, Stream stream, std::initializer_list<BufferArg> buffers);
+  // The PCI bus id of the GPU whose context is current on this thread ("0000:3B:00.0"),
+  // "" where there is none or CUDA is not in use in this process. Creates no context.
+  std::string currentGpuBusId() const;
   // Whether `buffer` is device or managed memory (for calls that take host memory only).
   bool isCudaMemory(const char* call, const BufferArg& buffer) const;
   // The caller's thread, after route() said Stream: lays the regions out in a staging

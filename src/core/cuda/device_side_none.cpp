@@ -17,6 +17,7 @@ CallPath DeviceSide::route(const char* call, Stream stream, std::initializer_lis
   return CallPath::Host;
 }
 
+std::string DeviceSide::currentGpuBusId() const { return ""; }
 bool DeviceSide::isCudaMemory(const char*, const BufferArg&) const { return false; }
 
 std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream, std::vector<StagedRegion>&) {
