@@ -135,6 +135,7 @@ class CommunicatorImpl final : private StatusEvents {
     std::unique_ptr<StagedBatch> batch;
   };
   void runStaged(StagedWork& work);
+  void runPieces(StagedWork& work);  // a call cut into pieces (stagingPieces())
   void runPointToPointLocked(const std::vector<P2POp>& ops, const std::vector<void*>& buffers);
   // A failure no caller is waiting for (staged work): breaks the communicator with it
   // (asyncError(), the next call) and tells the peers.

@@ -2,6 +2,7 @@
 // 8 ranks as threads sharing GPU 0: every datatype and op, in place and not, exact and
 // identical to the same call on host memory.
 #include "../unit/rank_threads.h"
+#include "core/cuda/staging_plan.h"
 #include "device_cases.h"
 
 #include <algorithm>
@@ -56,6 +57,17 @@ TEST_P(DeviceCollectives, LargeBuffersArePipelinedExactly) {
                             {CaseOp::Broadcast, DataType::Uint8, ReduceOp::Sum, false, count},
                             {CaseOp::AllToAll, DataType::Int64, ReduceOp::Sum, false, count / 8},
                             {CaseOp::SendRecv, DataType::Float64, ReduceOp::Sum, false, count}});
+}
+
+// Past two staging pieces (kStagingPieceBytes), a lone elementwise call is cut: each
+// piece's copies overlap the collective on another. Odd counts leave a short last piece.
+TEST_P(DeviceCollectives, CallsCutIntoStagingPiecesAreExact) {
+  BRAID_SKIP_WITHOUT_GPU();
+  const std::size_t pieceBytes = kStagingPieceBytes;
+  runEveryCase(GetParam(), {{CaseOp::AllReduce, DataType::Float32, ReduceOp::Sum, false, 2 * pieceBytes / 4 + 3},
+                            {CaseOp::AllReduce, DataType::Uint8, ReduceOp::Max, true, 3 * pieceBytes + 5},
+                            {CaseOp::Broadcast, DataType::Float64, ReduceOp::Sum, false, 2 * pieceBytes / 8 + 7},
+                            {CaseOp::Reduce, DataType::Int32, ReduceOp::Sum, true, 2 * pieceBytes / 4 + 1}});
 }
 
 INSTANTIATE_TEST_SUITE_P(RanksOnOneGpu, DeviceCollectives, ::testing::Values(1, 2, 4, 8),

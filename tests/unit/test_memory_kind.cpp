@@ -178,6 +178,34 @@ TEST(StagingPlan, AllToAllAndPointToPointSizes) {
   EXPECT_NE(stagedAddress(regions, out, slot), stagedAddress(regions, in, slot));
 }
 
+TEST(StagingPlan, OnlyLargeElementwiseCallsAreCutIntoPieces) {
+  constexpr std::size_t M = std::size_t{1} << 20;
+  for (Collective c : {Collective::AllGather, Collective::ReduceScatter, Collective::AllToAll})
+    EXPECT_TRUE(stagingPieces(c, 256 * M, 4).empty()) << toString(c);
+  EXPECT_TRUE(stagingPieces(Collective::AllReduce, 2 * kStagingPieceBytes / 4 - 1, 4).empty());
+  EXPECT_EQ(stagingPieces(Collective::AllReduce, 2 * kStagingPieceBytes / 4, 4),
+            (std::vector<StagedPiece>{{0, kStagingPieceBytes}, {kStagingPieceBytes, kStagingPieceBytes}}));
+  // Odd counts of every element size: the pieces tile the buffer in whole elements, each
+  // but the last aligned, never more than kMaxStagingPieces of them.
+  for (std::size_t elem : {1, 2, 4, 8})
+    for (std::size_t count : {3 * kStagingPieceBytes / elem + 3, std::size_t{1} << 30 >> (elem / 2), 4096 * M / elem + 1}) {
+      const auto pieces = stagingPieces(Collective::Broadcast, count, elem);
+      ASSERT_GE(pieces.size(), 2u);
+      EXPECT_LE(pieces.size(), kMaxStagingPieces);
+      std::size_t next = 0;
+      for (std::size_t k = 0; k < pieces.size(); ++k) {
+        EXPECT_EQ(pieces[k].firstByte, next);
+        EXPECT_EQ(pieces[k].bytes % elem, 0u);
+        if (k + 1 < pieces.size()) {
+          EXPECT_EQ(pieces[k].bytes % kStagingAlign, 0u);
+        }
+        next += pieces[k].bytes;
+      }
+      EXPECT_EQ(next, count * elem) << elem << " " << count;
+    }
+  EXPECT_EQ(stagingPieces(Collective::Reduce, std::size_t{1} << 30, 8).size(), kMaxStagingPieces);
+}
+
 // ---- host memory, streams and CUDA's absence -------------------------------------------
 
 // Whether a CUDA driver library can be loaded here (loading it creates no context).

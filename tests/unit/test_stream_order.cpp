@@ -6,6 +6,7 @@
 // until the stream is past it, and shutdown never frees memory a stream may still touch.
 #ifdef BRAID_HAVE_CUDA
 #include "core/cuda/staging_pool.h"
+#include "core/deadline.h"
 #include "core/cuda/stream_order.h"
 #include "core/cuda/ticket_flag.h"
 #include "scoped_env.h"
@@ -176,7 +177,7 @@ struct StagedFixture : ::testing::Test {
     addCollectiveRegions(regions, Collective::AllReduce, send.data(), recv.data(), send.size(), sizeof(int), 0, 1, 0);
     StagingSlot& slot = pool.acquire(layOut(regions), "allReduce");
     if (slotOut) *slotOut = &slot;
-    return enqueueStaged(driver, handle(), slot, flag, wordAddress(), regions, 3, "allReduce");
+    return enqueueStaged(driver, handle(), slot, flag, wordAddress(), regions, {}, 3, "allReduce");
   }
   ~StagedFixture() override {
     flag.releaseAll();
@@ -200,6 +201,42 @@ TEST_F(StagedFixture, TheStreamHoldsUntilTheWorkerReleasesItsTicket) {
   batch.reset();
   ASSERT_TRUE(stream.drained());
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(recv[i], 2 * (i + 7)) << i;
+}
+
+TEST_F(StagedFixture, PiecesOverlapTheStreamsCopiesWithTheWorker) {
+  const std::size_t n = 3000;
+  std::vector<int> send(n), recv(n, -1);
+  std::iota(send.begin(), send.end(), 1);
+  std::vector<StagedRegion> regions;
+  addCollectiveRegions(regions, Collective::AllReduce, send.data(), recv.data(), n, sizeof(int), 0, 1, 0);
+  StagingSlot& slot = pool.acquire(layOut(regions), "allReduce");
+  const std::vector<StagedPiece> pieces = {{0, 4096}, {4096, 4096}, {8192, n * sizeof(int) - 8192}};
+  auto batch = enqueueStaged(driver, handle(), slot, flag, wordAddress(), regions, pieces, 3, "allReduce");
+  ASSERT_EQ(batch->pieces, pieces);
+  std::atomic<bool> stop{false};
+  // Every piece's inputs come in before the worker has finished any piece.
+  batch->waitUntilStaged("allReduce", stop, 2);
+  auto* in = static_cast<const int*>(batch->staged[0]);
+  auto* out = static_cast<int*>(batch->staged[1]);
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(in[i], static_cast<int>(i) + 1) << i;
+  const auto piece = [&](std::size_t k) {  // the worker's collective on piece k
+    for (std::size_t i = pieces[k].firstByte / 4; i < (pieces[k].firstByte + pieces[k].bytes) / 4; ++i) out[i] = 3 * in[i];
+  };
+  piece(0);
+  batch->release(0);
+  // Piece 0 goes back while piece 1 is still the worker's: the stream copies it, then
+  // stops at piece 1's wait, with that wait, its copy, piece 2's and the event left.
+  const Deadline deadline(std::chrono::seconds(10));
+  while (stream.pending() != 5 && !deadline.expired()) std::this_thread::yield();
+  ASSERT_EQ(stream.pending(), 5u);
+  for (std::size_t i = 0; i < 1024; ++i) ASSERT_EQ(recv[i], 3 * (static_cast<int>(i) + 1)) << i;
+  EXPECT_EQ(recv[1024], -1) << "piece 1 was copied back before the worker released it";
+  piece(1);
+  piece(2);
+  batch->release(1);
+  batch.reset();  // releases piece 2
+  ASSERT_TRUE(stream.drained());
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(recv[i], 3 * (static_cast<int>(i) + 1)) << i;
 }
 
 TEST_F(StagedFixture, SlotsComeBackOnlyWhenTheirStreamIsDone) {
@@ -232,7 +269,7 @@ TEST_F(StagedFixture, AFailedEnqueueReleasesItsTicketAndKeepsItsSlotUntilTheStre
   addCollectiveRegions(regions, Collective::AllGather, c.data(), d.data(), 32, sizeof(int), 0, 2, 0);
   StagingSlot& broken = pool.acquire(layOut(regions), "allGather");
   try {
-    enqueueStaged(driver, handle(), broken, flag, wordAddress(), regions, 3, "allGather");
+    enqueueStaged(driver, handle(), broken, flag, wordAddress(), regions, {}, 3, "allGather");
     FAIL() << "the failed copy was not reported";
   } catch (const SystemError& e) {
     EXPECT_NE(std::string(e.what()).find("rank 3: allGather"), std::string::npos) << e.what();

@@ -230,7 +230,8 @@ void DeviceSide::checkStream(const char* call, Stream stream) {
   refuseGraphCapture(d, rank_, call, stream, s.ctx);
 }
 
-std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions) {
+std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions,
+                                                 std::vector<StagedPiece> pieces) {
   State& s = *state_;
   std::lock_guard<std::mutex> lock(s.mutex);
   if (s.shut)
@@ -242,7 +243,8 @@ std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream stream
   if (scope.status() != CUDA_SUCCESS) cuda::throwCudaError(d, scope.status(), rank_, call, "making the rank's context current");
   const std::size_t bytes = layOut(regions);
   StagingSlot& slot = s.pool->acquire(bytes, call);
-  return enqueueStaged(d, static_cast<CUstream>(stream), slot, *s.flag, s.wordOnDevice, regions, rank_, call);
+  if (s.onDevice) pieces.clear();
+  return enqueueStaged(d, static_cast<CUstream>(stream), slot, *s.flag, s.wordOnDevice, regions, pieces, rank_, call);
 }
 
 void DeviceSide::stageOnDevice(Doorbell* doorbell) {

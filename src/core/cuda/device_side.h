@@ -9,7 +9,9 @@
 // spins), and the copies of the results back; the call returns at once. The worker,
 // in issue order with the communicator's other work, runs the host collective on the
 // staging and releases the ticket; on any failure it still releases it (and the
-// communicator is broken with that error), so a stream never waits forever.
+// communicator is broken with that error), so a stream never waits forever. A large
+// elementwise call is staged in pieces, each with its own host function and ticket, so
+// the stream's copies overlap the collective (stagingPieces()).
 //
 // When every rank of the communicator is on this host and BRAID_CUDA_IPC=1 (experimental:
 // it has yet to run through on a GPU), the staging is GPU memory instead: the stream copies device to device, and the worker
@@ -46,12 +48,17 @@ enum class CallPath { Host, Stream };
 // The worker's half of one staged call (or fused group).
 class StagedBatch {
  public:
-  virtual ~StagedBatch() = default;  // releases the stream: its wait ends, the copies back run
-  // Blocks until the stream has copied the inputs into staging. Throws TimeoutError
-  // after BRAID_TIMEOUT (work before the call on the stream never finished), or
-  // AbortedError once `stop` is raised (abort, a peer's failure).
-  virtual void waitUntilStaged(const std::string& what, const std::atomic<bool>& stop) = 0;
-  std::vector<void*> staged;  // the copy of each region, by index
+  virtual ~StagedBatch() = default;  // releases what is left: the stream's waits end, the copies back run
+  // Blocks until the stream has copied the inputs (of piece `piece`, for a call cut into
+  // pieces) into staging. Throws TimeoutError after BRAID_TIMEOUT (work before the call
+  // on the stream never finished), or AbortedError once `stop` is raised (abort, a
+  // peer's failure).
+  virtual void waitUntilStaged(const std::string& what, const std::atomic<bool>& stop, std::size_t piece = 0) = 0;
+  // The worker is done with piece `piece`: the stream copies its results back while the
+  // worker goes on with the next. Releasing a piece twice does nothing.
+  virtual void release(std::size_t piece) = 0;
+  std::vector<void*> staged;        // the copy of each region, by index
+  std::vector<StagedPiece> pieces;  // empty: the call is staged whole
 };
 
 class DeviceSide {
@@ -73,8 +80,11 @@ class DeviceSide {
   // Whether `buffer` is device or managed memory (for calls that take host memory only).
   bool isCudaMemory(const char* call, const BufferArg& buffer) const;
   // The caller's thread, after route() said Stream: lays the regions out in a staging
-  // slot and enqueues the copies and the wait on `stream`. SystemError on a CUDA failure.
-  std::unique_ptr<StagedBatch> enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions);
+  // slot and enqueues the copies and the waits on `stream`, piece by piece where the
+  // staging is host memory and `pieces` cut the call (see stagingPieces()); staging on
+  // the GPU copies at memory speed, so it stays whole. SystemError on a CUDA failure.
+  std::unique_ptr<StagedBatch> enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions,
+                                       std::vector<StagedPiece> pieces = {});
   // Before the first call: stage in GPU memory and compute there, waking the executor
   // through `doorbell` (may be null) when GPU work completes.
   void stageOnDevice(Doorbell* doorbell);

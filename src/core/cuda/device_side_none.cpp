@@ -20,7 +20,8 @@ CallPath DeviceSide::route(const char* call, Stream stream, std::initializer_lis
 std::string DeviceSide::currentGpuBusId() const { return ""; }
 bool DeviceSide::isCudaMemory(const char*, const BufferArg&) const { return false; }
 
-std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream, std::vector<StagedRegion>&) {
+std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream, std::vector<StagedRegion>&,
+                                                 std::vector<StagedPiece>) {
   throw Error(ErrorKind::Internal, "rank " + std::to_string(rank_) + ": " + call + ": staged without CUDA",
               ErrorContext{rank_, -1, "", ""});
 }

@@ -19,9 +19,13 @@ void CommunicatorImpl::runOnStream(const char* name, Stream stream, std::vector<
   for (std::size_t i = 0; i < ops.size(); ++i)
     opRegions.push_back(addPointToPointRegion(regions, ops[i].isSend, buffers[i], ops[i].bytes));
 
+  // A lone large collective is cut into pieces whose copies overlap the collective.
+  std::vector<StagedPiece> pieces;
+  if (calls.size() == 1 && ops.empty())
+    pieces = stagingPieces(calls[0].collective, calls[0].count, sizeOf(calls[0].type));
   auto work = std::make_shared<StagedWork>();
   try {
-    work->batch = device_->enqueue(name, stream, regions);
+    work->batch = device_->enqueue(name, stream, regions, std::move(pieces));
   } catch (const SystemError& e) {
     // CUDA failed with part of the call possibly on the stream: this rank cannot take
     // part in it, and its peers must not wait for it until BRAID_TIMEOUT.
@@ -53,12 +57,16 @@ void CommunicatorImpl::runStaged(StagedWork& work) {
   }
   DeviceCompute* gpu = device_->compute();
   try {
-    work.batch->waitUntilStaged(work.what, stopRun_);
-    deviceRun_ = gpu;
-    for (const auto& call : work.calls) execute(call);
-    if (!work.ops.empty()) runPointToPointLocked(work.ops, work.buffers);
-    // The stream copies the results back once released: the GPU must have them.
-    if (gpu) gpu->wait(gpu->last(), Deadline(Env::get().timeout()));
+    if (!work.batch->pieces.empty()) {
+      runPieces(work);
+    } else {
+      work.batch->waitUntilStaged(work.what, stopRun_);
+      deviceRun_ = gpu;
+      for (const auto& call : work.calls) execute(call);
+      if (!work.ops.empty()) runPointToPointLocked(work.ops, work.buffers);
+      // The stream copies the results back once released: the GPU must have them.
+      if (gpu) gpu->wait(gpu->last(), Deadline(Env::get().timeout()));
+    }
   } catch (const Error& e) {
     failInBackground(e);
   } catch (const std::exception& e) {
@@ -69,6 +77,24 @@ void CommunicatorImpl::runStaged(StagedWork& work) {
   // Success or not, the stream goes on: with the results, or after a failure with
   // whatever the staging holds (the communicator is broken and says why).
   work.batch.reset();
+}
+
+// One collective per piece, each handed back to the stream as soon as it is done, so
+// the stream copies its results out while the next piece runs. The staging is host
+// memory here (DeviceSide::enqueue keeps GPU staging whole).
+void CommunicatorImpl::runPieces(StagedWork& work) {
+  const CollectiveCall& whole = work.calls.front();
+  const std::size_t elem = sizeOf(whole.type);
+  for (std::size_t k = 0; k < work.batch->pieces.size(); ++k) {
+    const StagedPiece& piece = work.batch->pieces[k];
+    work.batch->waitUntilStaged(work.what, stopRun_, k);
+    CollectiveCall part = whole;
+    if (whole.send) part.send = static_cast<const char*>(whole.send) + piece.firstByte;
+    if (whole.recv) part.recv = static_cast<char*>(whole.recv) + piece.firstByte;
+    part.count = piece.bytes / elem;
+    execute(part);
+    work.batch->release(k);
+  }
 }
 
 Executor& CommunicatorImpl::deviceExecutor() {

@@ -1,5 +1,6 @@
 #include "core/cuda/staging_plan.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace braid {
@@ -64,6 +65,20 @@ std::pair<int, int> addCollectiveRegions(std::vector<StagedRegion>& regions, Col
 int addPointToPointRegion(std::vector<StagedRegion>& regions, bool isSend, const void* buffer, std::size_t bytes) {
   regions.push_back(StagedRegion{buffer, bytes, isSend, !isSend});
   return static_cast<int>(regions.size()) - 1;
+}
+
+std::vector<StagedPiece> stagingPieces(Collective collective, std::size_t count, std::size_t elemSize) {
+  const bool elementwise = collective == Collective::AllReduce || collective == Collective::Broadcast ||
+                           collective == Collective::Reduce;
+  const std::size_t total = count * elemSize;
+  if (!elementwise || total < 2 * kStagingPieceBytes) return {};
+  // Aligned pieces hold whole elements (sizes are powers of two up to 8) and keep every
+  // copy on whole cache lines.
+  std::size_t piece = std::max(kStagingPieceBytes, (total + kMaxStagingPieces - 1) / kMaxStagingPieces);
+  piece = (piece + kStagingAlign - 1) / kStagingAlign * kStagingAlign;
+  std::vector<StagedPiece> pieces;
+  for (std::size_t first = 0; first < total; first += piece) pieces.push_back({first, std::min(piece, total - first)});
+  return pieces;
 }
 
 std::size_t layOut(std::vector<StagedRegion>& regions) {

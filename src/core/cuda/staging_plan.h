@@ -41,6 +41,23 @@ std::pair<int, int> addCollectiveRegions(std::vector<StagedRegion>& regions, Col
 // One send (copied in) or receive (copied out) of a group; returns its index.
 int addPointToPointRegion(std::vector<StagedRegion>& regions, bool isSend, const void* buffer, std::size_t bytes);
 
+// A large staged collective is cut into pieces, so that the stream copies one piece in
+// or out while the worker runs the collective on another: the copies overlap the wire
+// instead of adding to it. Only an elementwise collective (all-reduce, broadcast,
+// reduce) is cut: each piece is the same collective on one range of elements of every
+// buffer. A rank cuts from the collective, count and element size alone, so ranks whose
+// calls are all staged cut them alike.
+struct StagedPiece {
+  std::size_t firstByte = 0;  // the same range of every region of the call
+  std::size_t bytes = 0;
+  bool operator==(const StagedPiece&) const = default;
+};
+inline constexpr std::size_t kStagingPieceBytes = std::size_t{8} << 20;
+inline constexpr std::size_t kMaxStagingPieces = 64;  // bounds the stream operations per call
+// The pieces of a call, each a multiple of kStagingAlign bytes but the last; empty when
+// the call stays whole (not elementwise, or less than two pieces' worth).
+std::vector<StagedPiece> stagingPieces(Collective collective, std::size_t count, std::size_t elemSize);
+
 // Gives every region that owns its copy an aligned offset in one slot; returns the
 // slot's size in bytes.
 std::size_t layOut(std::vector<StagedRegion>& regions);

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -21,7 +22,7 @@ struct StagingSlot {
   std::size_t capacity = 0;
   CUevent done = nullptr;           // recorded on the stream after the slot's last copy back
   bool poisoned = false;            // an enqueue failed half-way: never reused, never freed
-  std::atomic<bool> staged{false};  // set by the stream's host function: inputs are in
+  std::atomic<std::uint32_t> staged{0};  // counted by the stream's host functions: pieces whose inputs are in
 };
 
 class StagingPool {

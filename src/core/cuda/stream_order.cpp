@@ -24,28 +24,39 @@ StagedSignal& stagedSignal() {
   return *signal;
 }
 
+// Runs once per piece, in stream order: the count is the number of pieces staged.
 void CUDA_CB markStaged(void* slot) {
   StagedSignal& signal = stagedSignal();
   {
     std::lock_guard<std::mutex> lock(signal.mutex);
-    static_cast<StagingSlot*>(slot)->staged.store(true, std::memory_order_release);
+    static_cast<StagingSlot*>(slot)->staged.fetch_add(1, std::memory_order_release);
   }
   signal.cv.notify_all();
 }
 
 class SlotBatch final : public StagedBatch {
  public:
-  SlotBatch(TicketFlag& flag, StagingSlot& slot, int rank) : flag_(flag), slot_(slot), rank_(rank), ticket_(flag.issue()) {}
-  ~SlotBatch() override { flag_.release(ticket_); }
+  // One ticket per piece (one for a whole call), issued in order: the stream waits for
+  // each before copying back that piece's results.
+  SlotBatch(TicketFlag& flag, StagingSlot& slot, int rank, std::size_t tickets) : flag_(flag), slot_(slot), rank_(rank) {
+    for (std::size_t i = 0; i < tickets; ++i) tickets_.push_back(flag.issue());
+  }
+  ~SlotBatch() override {
+    for (std::uint32_t t : tickets_) flag_.release(t);
+  }
 
-  std::uint32_t ticket() const { return ticket_; }
+  std::uint32_t ticket(std::size_t piece) const { return tickets_[piece]; }
 
-  void waitUntilStaged(const std::string& what, const std::atomic<bool>& stop) override {
+  void release(std::size_t piece) override {
+    if (piece < tickets_.size()) flag_.release(tickets_[piece]);
+  }
+
+  void waitUntilStaged(const std::string& what, const std::atomic<bool>& stop, std::size_t piece) override {
     const auto timeout = Env::get().timeout();
     const Deadline deadline(timeout);
     StagedSignal& signal = stagedSignal();
     std::unique_lock<std::mutex> lock(signal.mutex);
-    while (!slot_.staged.load(std::memory_order_acquire)) {
+    while (slot_.staged.load(std::memory_order_acquire) <= piece) {
       const ErrorContext ctx{rank_, -1, "", "cuda"};
       if (stop.load())
         throw AbortedError("rank " + std::to_string(rank_) + ": " + what + " was stopped while waiting for its stream", ctx);
@@ -62,17 +73,19 @@ class SlotBatch final : public StagedBatch {
   TicketFlag& flag_;
   StagingSlot& slot_;
   int rank_;
-  std::uint32_t ticket_;
+  std::vector<std::uint32_t> tickets_;
 };
 
 }  // namespace
 
 std::unique_ptr<StagedBatch> enqueueStaged(const cuda::Driver& driver, CUstream stream, StagingSlot& slot,
                                            TicketFlag& flag, CUdeviceptr flagOnDevice,
-                                           const std::vector<StagedRegion>& regions, int rank, const char* call) {
-  auto batch = std::make_unique<SlotBatch>(flag, slot, rank);
+                                           const std::vector<StagedRegion>& regions,
+                                           const std::vector<StagedPiece>& pieces, int rank, const char* call) {
+  auto batch = std::make_unique<SlotBatch>(flag, slot, rank, std::max<std::size_t>(1, pieces.size()));
   for (int i = 0; i < static_cast<int>(regions.size()); ++i) batch->staged.push_back(stagedAddress(regions, i, slot.data));
-  slot.staged.store(false);
+  batch->pieces = pieces;
+  slot.staged.store(0);
   bool enqueued = false;  // from the first success on, the stream may touch the slot
   auto check = [&](CUresult r, const char* what) {
     if (r == CUDA_SUCCESS) {
@@ -84,18 +97,32 @@ std::unique_ptr<StagedBatch> enqueueStaged(const cuda::Driver& driver, CUstream 
     if (enqueued) slot.poisoned = driver.cuEventRecord(slot.done, stream) != CUDA_SUCCESS;
     throwCudaError(driver, r, rank, call, what);
   };
-  auto address = [](const void* p) { return reinterpret_cast<CUdeviceptr>(p); };
-  for (std::size_t i = 0; i < regions.size(); ++i)
-    if (regions[i].copyIn && regions[i].bytes > 0)
-      check(driver.cuMemcpyAsync(address(batch->staged[i]), address(regions[i].user), regions[i].bytes, stream),
-            "copying an input into staging on the stream (cuMemcpyAsync)");
-  check(driver.cuLaunchHostFunc(stream, markStaged, &slot), "enqueueing the worker's start (cuLaunchHostFunc)");
-  check(driver.cuStreamWaitValue32(stream, flagOnDevice, batch->ticket(), CU_STREAM_WAIT_VALUE_GEQ),
-        "enqueueing the wait for the collective (cuStreamWaitValue32)");
-  for (std::size_t i = 0; i < regions.size(); ++i)
-    if (regions[i].copyOut && regions[i].bytes > 0)
-      check(driver.cuMemcpyAsync(address(regions[i].user), address(batch->staged[i]), regions[i].bytes, stream),
-            "copying a result back from staging on the stream (cuMemcpyAsync)");
+  // Piece k's range of region i, as (offset, bytes); the whole region for a whole call.
+  auto range = [&](std::size_t i, std::size_t k) -> std::pair<std::size_t, std::size_t> {
+    if (pieces.empty()) return {0, regions[i].bytes};
+    return {pieces[k].firstByte, pieces[k].bytes};
+  };
+  auto address = [](const void* p, std::size_t offset) { return reinterpret_cast<CUdeviceptr>(p) + offset; };
+  const std::size_t count = std::max<std::size_t>(1, pieces.size());
+  for (std::size_t k = 0; k < count; ++k) {
+    for (std::size_t i = 0; i < regions.size(); ++i) {
+      const auto [offset, bytes] = range(i, k);
+      if (regions[i].copyIn && bytes > 0)
+        check(driver.cuMemcpyAsync(address(batch->staged[i], offset), address(regions[i].user, offset), bytes, stream),
+              "copying an input into staging on the stream (cuMemcpyAsync)");
+    }
+    check(driver.cuLaunchHostFunc(stream, markStaged, &slot), "enqueueing the worker's start (cuLaunchHostFunc)");
+  }
+  for (std::size_t k = 0; k < count; ++k) {
+    check(driver.cuStreamWaitValue32(stream, flagOnDevice, batch->ticket(k), CU_STREAM_WAIT_VALUE_GEQ),
+          "enqueueing the wait for the collective (cuStreamWaitValue32)");
+    for (std::size_t i = 0; i < regions.size(); ++i) {
+      const auto [offset, bytes] = range(i, k);
+      if (regions[i].copyOut && bytes > 0)
+        check(driver.cuMemcpyAsync(address(regions[i].user, offset), address(batch->staged[i], offset), bytes, stream),
+              "copying a result back from staging on the stream (cuMemcpyAsync)");
+    }
+  }
   check(driver.cuEventRecord(slot.done, stream), "marking the end of the call on the stream (cuEventRecord)");
   return batch;
 }

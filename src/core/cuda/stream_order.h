@@ -11,11 +11,16 @@
 namespace braid {
 
 // The caller's thread, with the stream's context current; `regions` are laid out in
-// `slot`. Returns the worker's half. If anything fails, the ticket is released (the
-// stream does not wait forever) and the slot stays busy until the stream is past what
-// was enqueued (poisoned, never reused nor freed, if even that cannot be marked).
+// `slot`. With `pieces`, every piece's inputs are copied in (each followed by a host
+// function that tells the worker) before the first wait, and each piece has a ticket of
+// its own, after whose wait its results are copied back: while the worker runs piece k,
+// the stream copies the inputs of the pieces after it and the results of those before.
+// Returns the worker's half. If anything fails, the tickets are released (the stream
+// does not wait forever) and the slot stays busy until the stream is past what was
+// enqueued (poisoned, never reused nor freed, if even that cannot be marked).
 std::unique_ptr<StagedBatch> enqueueStaged(const cuda::Driver& driver, CUstream stream, StagingSlot& slot,
                                            TicketFlag& flag, CUdeviceptr flagOnDevice,
-                                           const std::vector<StagedRegion>& regions, int rank, const char* call);
+                                           const std::vector<StagedRegion>& regions,
+                                           const std::vector<StagedPiece>& pieces, int rank, const char* call);
 
 }  // namespace braid
