@@ -71,7 +71,8 @@ AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank
       throw fail("BRAID_TUNING_FILE", e.what());
     }
   }
-  const CostModel gpuModel = gpuCostModelFor(topo, tuning.model);
+  // A tuning file's link costs stand as written; the topology fills in the rest.
+  const CostModel gpuModel = gpuCostModelFor(tuningFile.empty() ? topo : Topology{}, tuning.model);
   AlgoOverride overrides;
   try {
     overrides = AlgoOverride::parse(env.value("BRAID_ALGO"));

@@ -105,8 +105,9 @@ RankPlacement placementOfThisProcess();
 // link runs at the fastest NIC's speed; everything else keeps CostModel::defaults().
 CostModel costModelFor(const Topology& topo);
 // The model for calls that run on the GPUs, from the host's `model` (whose GPU link
-// classes a tuning file may have set): NVLink at the slowest GPU's NVLink bandwidth
-// where the topology knows it, and a GPU's reduction and step costs.
+// classes a tuning file may have set; pass an empty topology to keep them): NVLink at
+// the slowest GPU's NVLink bandwidth where the topology knows it, and a GPU's reduction
+// and step costs.
 CostModel gpuCostModelFor(const Topology& topo, CostModel model);
 
 // GPUs joined by NVLink, directly or through others, share a domain: the lowest index

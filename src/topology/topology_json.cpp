@@ -54,8 +54,8 @@ json arrayOf(const std::vector<T>& items, F toJsonItem) {
   return out;
 }
 
-// Reads one JSON object whose fields must be exactly `expected`; every error names
-// the path to the offending field.
+// Reads one JSON object whose fields must be among `expected` (a caller that reads an
+// optional one asks has() first); every error names the path to the offending field.
 class Fields {
  public:
   Fields(const json& object, std::string path, std::initializer_list<const char*> expected)

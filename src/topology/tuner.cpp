@@ -269,10 +269,11 @@ double Tuner::recursiveDoublingUs(double S) const {
 
 // Bruck all-gather, any n: step j sends min(2^j, n-2^j) blocks to rank r-2^j, so
 // ceil(log2 n) alpha + (n-1)/n S beta, plus the final local rotation of all S bytes,
-// priced as a same-NUMA memory move.
+// priced as a memory move where the buffers are (one NUMA node's memory, or one GPU's).
 double Tuner::bruckUs(double S) const {
   const int n = ranks();
-  double t = S / (model_.link(LinkClass::SameNuma).gbPerSec * 1e3);
+  const LinkClass local = space_ == BufferSpace::Gpu ? LinkClass::SameGpu : LinkClass::SameNuma;
+  double t = S / (model_.link(local).gbPerSec * 1e3);
   for (std::size_t j = 0; j < shiftStep_.size(); ++j) {
     const int distance = 1 << j;
     const double blocks = std::min(distance, n - distance);

@@ -205,10 +205,13 @@ TEST_F(StagedFixture, TheStreamHoldsUntilTheWorkerReleasesItsTicket) {
 
 TEST_F(StagedFixture, PiecesOverlapTheStreamsCopiesWithTheWorker) {
   const std::size_t n = 3000;
-  std::vector<int> send(n), recv(n, -1);
+  std::vector<int> send(n), recv(n, -1), sent(10, 4), got(10, -1);
   std::iota(send.begin(), send.end(), 1);
   std::vector<StagedRegion> regions;
   addCollectiveRegions(regions, Collective::AllReduce, send.data(), recv.data(), n, sizeof(int), 0, 1, 0);
+  // A group's send and receive are staged whole: in with the first piece, out with the last.
+  const int sendOp = addPointToPointRegion(regions, true, sent.data(), sizeof(int) * sent.size());
+  const int recvOp = addPointToPointRegion(regions, false, got.data(), sizeof(int) * got.size());
   StagingSlot& slot = pool.acquire(layOut(regions), "allReduce");
   const std::vector<StagedPiece> pieces = {{0, 4096}, {4096, 4096}, {8192, n * sizeof(int) - 8192}};
   auto batch = enqueueStaged(driver, handle(), slot, flag, wordAddress(), regions, pieces, 3, "allReduce");
@@ -216,6 +219,7 @@ TEST_F(StagedFixture, PiecesOverlapTheStreamsCopiesWithTheWorker) {
   std::atomic<bool> stop{false};
   // Every piece's inputs come in before the worker has finished any piece.
   batch->waitUntilStaged("allReduce", stop, 2);
+  EXPECT_EQ(static_cast<const int*>(batch->staged[static_cast<std::size_t>(sendOp)])[9], 4);
   auto* in = static_cast<const int*>(batch->staged[0]);
   auto* out = static_cast<int*>(batch->staged[1]);
   for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(in[i], static_cast<int>(i) + 1) << i;
@@ -225,18 +229,33 @@ TEST_F(StagedFixture, PiecesOverlapTheStreamsCopiesWithTheWorker) {
   piece(0);
   batch->release(0);
   // Piece 0 goes back while piece 1 is still the worker's: the stream copies it, then
-  // stops at piece 1's wait, with that wait, its copy, piece 2's and the event left.
+  // stops at piece 1's wait, with that wait, its copy, piece 2's wait and copies (the
+  // collective's and the receive's) and the event left.
   const Deadline deadline(std::chrono::seconds(10));
-  while (stream.pending() != 5 && !deadline.expired()) std::this_thread::yield();
-  ASSERT_EQ(stream.pending(), 5u);
+  while (stream.pending() != 6 && !deadline.expired()) std::this_thread::yield();
+  ASSERT_EQ(stream.pending(), 6u);
   for (std::size_t i = 0; i < 1024; ++i) ASSERT_EQ(recv[i], 3 * (static_cast<int>(i) + 1)) << i;
   EXPECT_EQ(recv[1024], -1) << "piece 1 was copied back before the worker released it";
   piece(1);
   piece(2);
+  static_cast<int*>(batch->staged[static_cast<std::size_t>(recvOp)])[9] = 7;  // the group's receive
   batch->release(1);
   batch.reset();  // releases piece 2
   ASSERT_TRUE(stream.drained());
   for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(recv[i], 3 * (static_cast<int>(i) + 1)) << i;
+  EXPECT_EQ(got[9], 7);
+}
+
+TEST_F(StagedFixture, PiecesThatDoNotFitARegionAreRefusedBeforeAnythingIsEnqueued) {
+  std::vector<int> a(64, 1), b(64);
+  std::vector<StagedRegion> regions;
+  addCollectiveRegions(regions, Collective::AllReduce, a.data(), b.data(), 64, sizeof(int), 0, 1, 0);
+  StagingSlot& slot = pool.acquire(layOut(regions), "allReduce");
+  const int copies = fake.copies;
+  const std::vector<StagedPiece> tooLong = {{0, 128}, {128, 256}};
+  EXPECT_THROW(enqueueStaged(driver, handle(), slot, flag, wordAddress(), regions, tooLong, 3, "allReduce"), Error);
+  EXPECT_EQ(fake.copies, copies);
+  EXPECT_EQ(stream.pending(), 0u);
 }
 
 TEST_F(StagedFixture, SlotsComeBackOnlyWhenTheirStreamIsDone) {

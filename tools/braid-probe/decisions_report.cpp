@@ -119,7 +119,8 @@ void printDecisions(const Options& o) {
   printTable(tuner, model, source, kHostLinks);
   if (topo.gpus.empty()) return;
   // As the communicator prices calls that run on the GPUs (BRAID_CUDA_IPC=1).
-  const braid::CostModel gpuModel = braid::gpuCostModelFor(topo, model);
+  const bool fromFile = !braid::Env::get().value("BRAID_TUNING_FILE").empty();
+  const braid::CostModel gpuModel = braid::gpuCostModelFor(fromFile ? braid::Topology{} : topo, model);
   const braid::Tuner gpuTuner(gpuModel, placements, overrides(), userSlice(), {}, braid::BufferSpace::Gpu);
   std::printf("\n# calls on GPU buffers that run on the GPUs: rank r on GPU r mod %zu of its node\n",
               topo.gpus.size());

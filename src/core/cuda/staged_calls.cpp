@@ -19,10 +19,10 @@ void CommunicatorImpl::runOnStream(const char* name, Stream stream, std::vector<
   for (std::size_t i = 0; i < ops.size(); ++i)
     opRegions.push_back(addPointToPointRegion(regions, ops[i].isSend, buffers[i], ops[i].bytes));
 
-  // A lone large collective is cut into pieces whose copies overlap the collective.
+  // A lone large collective is cut into pieces whose copies overlap the collective; a
+  // group's sends and receives (which differ from rank to rank) do not change that.
   std::vector<StagedPiece> pieces;
-  if (calls.size() == 1 && ops.empty())
-    pieces = stagingPieces(calls[0].collective, calls[0].count, sizeOf(calls[0].type));
+  if (calls.size() == 1) pieces = stagingPieces(calls[0].collective, calls[0].count, sizeOf(calls[0].type));
   auto work = std::make_shared<StagedWork>();
   try {
     work->batch = device_->enqueue(name, stream, regions, std::move(pieces));
@@ -80,12 +80,14 @@ void CommunicatorImpl::runStaged(StagedWork& work) {
 }
 
 // One collective per piece, each handed back to the stream as soon as it is done, so
-// the stream copies its results out while the next piece runs. The staging is host
+// the stream copies its results out while the next piece runs; a group's sends and
+// receives run after the last piece, which goes back with them. The staging is host
 // memory here (DeviceSide::enqueue keeps GPU staging whole).
 void CommunicatorImpl::runPieces(StagedWork& work) {
   const CollectiveCall& whole = work.calls.front();
   const std::size_t elem = sizeOf(whole.type);
-  for (std::size_t k = 0; k < work.batch->pieces.size(); ++k) {
+  const std::size_t last = work.batch->pieces.size() - 1;
+  for (std::size_t k = 0; k <= last; ++k) {
     const StagedPiece& piece = work.batch->pieces[k];
     work.batch->waitUntilStaged(work.what, stopRun_, k);
     CollectiveCall part = whole;
@@ -93,8 +95,10 @@ void CommunicatorImpl::runPieces(StagedWork& work) {
     if (whole.recv) part.recv = static_cast<char*>(whole.recv) + piece.firstByte;
     part.count = piece.bytes / elem;
     execute(part);
-    work.batch->release(k);
+    if (k < last) work.batch->release(k);
   }
+  if (!work.ops.empty()) runPointToPointLocked(work.ops, work.buffers);
+  work.batch->release(last);
 }
 
 Executor& CommunicatorImpl::deviceExecutor() {

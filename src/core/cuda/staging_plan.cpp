@@ -63,7 +63,7 @@ std::pair<int, int> addCollectiveRegions(std::vector<StagedRegion>& regions, Col
 }
 
 int addPointToPointRegion(std::vector<StagedRegion>& regions, bool isSend, const void* buffer, std::size_t bytes) {
-  regions.push_back(StagedRegion{buffer, bytes, isSend, !isSend});
+  regions.push_back(StagedRegion{buffer, bytes, isSend, !isSend, -1, 0, true});
   return static_cast<int>(regions.size()) - 1;
 }
 

@@ -26,6 +26,7 @@ struct StagedRegion {
   bool copyOut = false;  // the stream copies it back after the call
   int within = -1;       // index of the region whose copy holds this one, or -1
   std::size_t offset = 0;  // in `within`'s copy; after layOut(), in the slot
+  bool whole = false;    // a send or receive of a group: never cut into pieces
 };
 
 // Alignment of each region's copy in the slot (copy engines like whole lines).
@@ -44,9 +45,11 @@ int addPointToPointRegion(std::vector<StagedRegion>& regions, bool isSend, const
 // A large staged collective is cut into pieces, so that the stream copies one piece in
 // or out while the worker runs the collective on another: the copies overlap the wire
 // instead of adding to it. Only an elementwise collective (all-reduce, broadcast,
-// reduce) is cut: each piece is the same collective on one range of elements of every
-// buffer. A rank cuts from the collective, count and element size alone, so ranks whose
-// calls are all staged cut them alike.
+// reduce) is cut, and only when it is the one collective of its call or group (a
+// group's sends and receives are staged whole): each piece is the same collective on
+// one range of elements of its buffers. The cut depends on the collective, count and
+// element size alone, so ranks that all stage the call cut it alike; a rank that runs
+// it on host memory does not cut it, and the call check (BRAID_CHECK) refuses the mix.
 struct StagedPiece {
   std::size_t firstByte = 0;  // the same range of every region of the call
   std::size_t bytes = 0;

@@ -82,6 +82,15 @@ std::unique_ptr<StagedBatch> enqueueStaged(const cuda::Driver& driver, CUstream 
                                            TicketFlag& flag, CUdeviceptr flagOnDevice,
                                            const std::vector<StagedRegion>& regions,
                                            const std::vector<StagedPiece>& pieces, int rank, const char* call) {
+  if (!pieces.empty()) {
+    // Every cut region must hold the whole range the pieces cover, from its start.
+    const std::size_t total = pieces.back().firstByte + pieces.back().bytes;
+    for (const StagedRegion& r : regions)
+      if (!r.whole && (r.bytes != total || (r.within >= 0 && r.offset != 0)))
+        throw Error(ErrorKind::Internal, "rank " + std::to_string(rank) + ": " + call + ": a region of " +
+                    std::to_string(r.bytes) + " bytes cannot be staged in pieces of a " + std::to_string(total) +
+                    "-byte call", ErrorContext{rank, -1, "", "cuda"});
+  }
   auto batch = std::make_unique<SlotBatch>(flag, slot, rank, std::max<std::size_t>(1, pieces.size()));
   for (int i = 0; i < static_cast<int>(regions.size()); ++i) batch->staged.push_back(stagedAddress(regions, i, slot.data));
   batch->pieces = pieces;
@@ -97,16 +106,18 @@ std::unique_ptr<StagedBatch> enqueueStaged(const cuda::Driver& driver, CUstream 
     if (enqueued) slot.poisoned = driver.cuEventRecord(slot.done, stream) != CUDA_SUCCESS;
     throwCudaError(driver, r, rank, call, what);
   };
-  // Piece k's range of region i, as (offset, bytes); the whole region for a whole call.
-  auto range = [&](std::size_t i, std::size_t k) -> std::pair<std::size_t, std::size_t> {
+  const std::size_t count = std::max<std::size_t>(1, pieces.size());
+  // Piece k's range of region i, as (offset, bytes). A region staged whole goes in with
+  // the first piece and out with the last.
+  auto range = [&](std::size_t i, std::size_t k, bool in) -> std::pair<std::size_t, std::size_t> {
     if (pieces.empty()) return {0, regions[i].bytes};
+    if (regions[i].whole) return {0, k == (in ? 0 : count - 1) ? regions[i].bytes : 0};
     return {pieces[k].firstByte, pieces[k].bytes};
   };
   auto address = [](const void* p, std::size_t offset) { return reinterpret_cast<CUdeviceptr>(p) + offset; };
-  const std::size_t count = std::max<std::size_t>(1, pieces.size());
   for (std::size_t k = 0; k < count; ++k) {
     for (std::size_t i = 0; i < regions.size(); ++i) {
-      const auto [offset, bytes] = range(i, k);
+      const auto [offset, bytes] = range(i, k, true);
       if (regions[i].copyIn && bytes > 0)
         check(driver.cuMemcpyAsync(address(batch->staged[i], offset), address(regions[i].user, offset), bytes, stream),
               "copying an input into staging on the stream (cuMemcpyAsync)");
@@ -117,7 +128,7 @@ std::unique_ptr<StagedBatch> enqueueStaged(const cuda::Driver& driver, CUstream 
     check(driver.cuStreamWaitValue32(stream, flagOnDevice, batch->ticket(k), CU_STREAM_WAIT_VALUE_GEQ),
           "enqueueing the wait for the collective (cuStreamWaitValue32)");
     for (std::size_t i = 0; i < regions.size(); ++i) {
-      const auto [offset, bytes] = range(i, k);
+      const auto [offset, bytes] = range(i, k, false);
       if (regions[i].copyOut && bytes > 0)
         check(driver.cuMemcpyAsync(address(regions[i].user, offset), address(batch->staged[i], offset), bytes, stream),
               "copying a result back from staging on the stream (cuMemcpyAsync)");

@@ -1,7 +1,8 @@
 #pragma once
 // The word a CUDA stream waits on (cuStreamWaitValue32, "until word >= ticket") while
-// the communicator's worker runs a staged call. Each staged call takes the next ticket;
-// the worker releases it when its part is done, failed or was dropped. A stream waits
+// the communicator's worker runs a staged call. Each staged call (each piece of one cut
+// into pieces) takes the next ticket; the worker releases it when its part is done,
+// failed or was dropped. A stream waits
 // for "all tickets up to mine are released", so the word may only move past a ticket
 // once every earlier one is released too: a call that fails early must not let an
 // earlier call's stream copy out results that are not there yet.
