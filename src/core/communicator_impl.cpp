@@ -498,9 +498,9 @@ void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallD
   reduce::BinaryFn combine = reduces ? reduce::binary(call.type, call.op.op) : nullptr;
   if (deviceRun_) {
     deviceRun_->setReduction(call.type, call.op.op);
-    // Every slice costs a control message and a kernel launch: slices too small to
-    // keep a GPU busy only add those.
-    shape.sliceElems = std::max(shape.sliceElems, kDeviceSliceBytes / elem);
+    // The GPU tuner never picks less; BRAID_CHUNK may ask for less, which would only add
+    // control messages and kernel launches.
+    shape.sliceElems = std::max(shape.sliceElems, Tuner::kGpuMinSliceBytes / elem);
   }
 
   // PreMulSum scales this rank's contribution first, into a private copy.

@@ -197,7 +197,6 @@ class CommunicatorImpl final : private StatusEvents {
   // After a run on the GPU: the control messages still leaving are sent, so that the
   // next host run starts on quiet connections.
   void settleDeviceLinks(const Deadline& deadline, const char* what);
-  static constexpr std::size_t kDeviceSliceBytes = std::size_t{4} << 20;
   DeviceCompute* deviceRun_ = nullptr;  // set while the worker runs a call on the GPU
   Doorbell* doorbell_ = nullptr;
   bool oversubscribed_ = false;

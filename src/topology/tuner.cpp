@@ -80,6 +80,7 @@ Tuner::Tuner(CostModel model, std::vector<RankPlacement> placements, AlgoOverrid
       overrides_(std::move(overrides)),
       userSliceBytes_(userSliceBytes) {
   static_assert(kSizeBuckets == kBucketsPerCollective);
+  static_assert(kGpuMinSliceBytes <= std::size_t{1} << kMaxSliceLog2);
   if (placements_.empty()) throw std::invalid_argument("Tuner: no ranks");
   if (userSliceBytes_ && *userSliceBytes_ == 0) throw std::invalid_argument("Tuner: slice of 0 bytes");
   const int n = ranks();
@@ -326,7 +327,8 @@ double Tuner::directUs(double S) const {
 std::uint8_t Tuner::bestSliceCode(Collective c, Algorithm a, double S) const {
   std::uint8_t best = kWholeMessage;
   double bestUs = modelUs(c, a, S, std::max(1.0, S));
-  for (int log2 = kMinSliceLog2; log2 <= kMaxSliceLog2 && std::ldexp(1.0, log2) < S; ++log2) {
+  const int minLog2 = space_ == BufferSpace::Gpu ? floorLog2(kGpuMinSliceBytes) : kMinSliceLog2;
+  for (int log2 = minLog2; log2 <= kMaxSliceLog2 && std::ldexp(1.0, log2) < S; ++log2) {
     const double us = modelUs(c, a, S, std::ldexp(1.0, log2));
     if (us < bestUs) bestUs = us, best = static_cast<std::uint8_t>(log2);
   }

@@ -34,6 +34,10 @@ struct Decision {
 
 class Tuner {
  public:
+  // The smallest slice worth a GPU step (a control message and a kernel launch each); the
+  // GPU tuner prices no smaller one, and the communicator runs none smaller.
+  static constexpr std::size_t kGpuMinSliceBytes = std::size_t{4} << 20;
+
   // `placements` is indexed by rank. `userSliceBytes` is BRAID_CHUNK when the user set
   // it: every algorithm is then priced and run with that slice instead of a chosen one.
   // `measured` may hold rows for any job shape; those for other shapes are ignored.

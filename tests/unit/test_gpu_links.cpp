@@ -170,6 +170,16 @@ TEST(GpuTuner, HostBuffersIgnoreTheGpus) {
   }
 }
 
+TEST(GpuTuner, SlicesAreNeverSmallerThanAGpuStepIsWorth) {
+  const Tuner gpu(gpuCostModelFor(Topology{}, CostModel::defaults()), std::vector<RankPlacement>(4), {}, std::nullopt,
+                  {}, BufferSpace::Gpu);
+  for (std::size_t bytes : {std::size_t{64} << 10, 3 * M, 6 * M, 64 * M, 1024 * M})
+    for (Collective c : {Collective::AllReduce, Collective::Broadcast, Collective::ReduceScatter}) {
+      const Decision d = gpu.choose(c, bytes);
+      EXPECT_TRUE(d.sliceBytes >= Tuner::kGpuMinSliceBytes || d.sliceBytes == bytes) << toString(c) << " " << bytes;
+    }
+}
+
 TEST(GpuTopologyJson, NvlinkFieldsRoundTripAndOlderFilesHaveNone) {
   Topology topo;
   topo.gpus = fourGpus();
