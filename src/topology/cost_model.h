@@ -45,6 +45,10 @@ LinkClass gpuLinkBetween(const RankPlacement& a, const RankPlacement& b);
 inline LinkClass linkBetween(const RankPlacement& a, const RankPlacement& b, BufferSpace space) {
   return space == BufferSpace::Gpu ? gpuLinkBetween(a, b) : linkBetween(a, b);
 }
+// The nearest class of a space: ranks that share one memory (a NUMA node's, a GPU's).
+inline LinkClass nearestLink(BufferSpace space) {
+  return space == BufferSpace::Gpu ? LinkClass::SameGpu : LinkClass::SameNuma;
+}
 
 struct CostModel {
   std::array<LinkCost, kLinkClasses> links{};  // indexed by LinkClass

@@ -15,30 +15,31 @@ double nvlinkLaneGBps(unsigned version) {
 }
 
 void applyNvlinks(std::vector<Gpu>& gpus, const std::vector<GpuNvlinks>& reports) {
-  auto reportOf = [&](const Gpu& g) -> const GpuNvlinks* {
-    const std::string bus = canonicalBusId(g.pciBusId);
+  // Each GPU's bus id, report and whether it has a lane to an NVSwitch, looked up once.
+  const std::size_t n = gpus.size();
+  std::vector<std::string> bus(n);
+  std::vector<const GpuNvlinks*> report(n, nullptr);
+  std::vector<bool> onSwitch(n, false);
+  for (std::size_t i = 0; i < n; ++i) {
+    bus[i] = canonicalBusId(gpus[i].pciBusId);
     for (const GpuNvlinks& r : reports)
-      if (canonicalBusId(r.busId) == bus) return &r;
-    return nullptr;
-  };
-  auto onSwitch = [&](const Gpu& g) {
-    const GpuNvlinks* r = reportOf(g);
-    return r && std::any_of(r->lanes.begin(), r->lanes.end(), [](const NvlinkLane& l) { return l.remoteIsSwitch; });
-  };
-  for (Gpu& g : gpus) {
+      if (!report[i] && canonicalBusId(r.busId) == bus[i]) report[i] = &r;
+    onSwitch[i] = report[i] && std::any_of(report[i]->lanes.begin(), report[i]->lanes.end(),
+                                           [](const NvlinkLane& l) { return l.remoteIsSwitch; });
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    Gpu& g = gpus[i];
     g.nvlinkPeers.clear();
     g.nvlinkGBps = 0;
-    const GpuNvlinks* r = reportOf(g);
-    if (!r) continue;
-    for (const NvlinkLane& lane : r->lanes) g.nvlinkGBps += lane.gbps;
-    const std::string self = canonicalBusId(g.pciBusId);
-    for (const Gpu& other : gpus) {
-      const std::string bus = canonicalBusId(other.pciBusId);
-      if (bus == self) continue;
-      const bool direct = std::any_of(r->lanes.begin(), r->lanes.end(), [&](const NvlinkLane& l) {
-        return !l.remoteIsSwitch && canonicalBusId(l.remoteBusId) == bus;
+    if (!report[i]) continue;
+    const auto& lanes = report[i]->lanes;
+    for (const NvlinkLane& lane : lanes) g.nvlinkGBps += lane.gbps;
+    for (std::size_t j = 0; j < n; ++j) {
+      if (bus[j] == bus[i]) continue;
+      const bool direct = std::any_of(lanes.begin(), lanes.end(), [&](const NvlinkLane& l) {
+        return !l.remoteIsSwitch && canonicalBusId(l.remoteBusId) == bus[j];
       });
-      if (direct || (onSwitch(g) && onSwitch(other))) g.nvlinkPeers.push_back(bus);
+      if (direct || (onSwitch[i] && onSwitch[j])) g.nvlinkPeers.push_back(bus[j]);
     }
   }
 }

@@ -45,7 +45,7 @@ int sharing(LinkClass cls, const std::map<std::pair<int, int>, int>& flowsOn) {
 // to(i), all at once.
 template <class From, class To>
 Tuner::PatternLink patternOf(const std::vector<RankPlacement>& at, BufferSpace space, int count, From from, To to) {
-  Tuner::PatternLink link{space == BufferSpace::Gpu ? LinkClass::SameGpu : LinkClass::SameNuma, 1};
+  Tuner::PatternLink link{nearestLink(space), 1};
   std::map<std::pair<int, int>, int> flowsOn;  // (node, -1): its network; (node, gpu): that GPU
   for (int i = 0; i < count; ++i) {
     const int r = from(i), q = to(i);
@@ -99,7 +99,7 @@ Tuner::Tuner(CostModel model, std::vector<RankPlacement> placements, AlgoOverrid
   // Any ring through all ranks crosses every boundary between them, so its slowest
   // class is the slowest of the whole communicator (the tree must cross them too).
   worst_ = {ring_.cls, 1};
-  intraNode_.cls = space_ == BufferSpace::Gpu ? LinkClass::SameGpu : LinkClass::SameNuma;
+  intraNode_.cls = nearestLink(space_);
   for (const auto& local : layout.ranksOfNode)
     for (std::size_t i = 1; i < local.size(); ++i)
       intraNode_.cls = slower(intraNode_.cls, linkBetween(placements_[static_cast<std::size_t>(local[i - 1])],
@@ -273,8 +273,7 @@ double Tuner::recursiveDoublingUs(double S) const {
 // priced as a memory move where the buffers are (one NUMA node's memory, or one GPU's).
 double Tuner::bruckUs(double S) const {
   const int n = ranks();
-  const LinkClass local = space_ == BufferSpace::Gpu ? LinkClass::SameGpu : LinkClass::SameNuma;
-  double t = S / (model_.link(local).gbPerSec * 1e3);
+  double t = S / (model_.link(nearestLink(space_)).gbPerSec * 1e3);
   for (std::size_t j = 0; j < shiftStep_.size(); ++j) {
     const int distance = 1 << j;
     const double blocks = std::min(distance, n - distance);
