@@ -9,6 +9,8 @@ namespace {
 
 // NUMA, package and GPU ids come from the OS; far beyond any real machine means corruption.
 constexpr int kMaxPlacementId = 1 << 16;
+// GB/s; a petabyte per second is far beyond any link.
+constexpr double kMaxGBps = 1e6;
 
 bool terminated(const char* s, std::size_t cap) { return std::memchr(s, '\0', cap) != nullptr; }
 
@@ -27,6 +29,8 @@ wire::Parsed<PeerInfo> parsePeerInfo(wire::Bytes bytes, int rank) {
     return P::refuse("a package or NUMA node out of range");
   if (p.gpu < -1 || p.gpu > kMaxPlacementId || p.nvlinkDomain < -1 || p.nvlinkDomain > kMaxPlacementId)
     return P::refuse("a GPU or NVLink domain out of range");
+  if (!(p.networkGBps >= 0 && p.networkGBps <= kMaxGBps) || !(p.nvlinkGBps >= 0 && p.nvlinkGBps <= kMaxGBps))
+    return P::refuse("a link speed that is negative, not a number or beyond any link");
   return P{p};
 }
 

@@ -2,12 +2,13 @@
 
 #include "core/env.h"
 #include "core/log.h"
+#include "core/status_report.h"
 #include "braid/error.h"
-#include "topology/topology.h"
-#include "topology/tuning_file.h"
 
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 
 namespace braid {
@@ -24,71 +25,137 @@ int gpuId(const Topology& topo, const std::string& busId) {
   return kUnlistedGpuIds + static_cast<int>(std::hash<std::string>{}(canonicalBusId(busId)) % kUnlistedGpuIds);
 }
 
+// Digests only ever meet digests from the same build of Braid (the peer table is the
+// same struct on every rank), so std::hash, stable within one build, will do.
+std::uint64_t digestOf(const std::string& text) { return text.empty() ? 0 : std::hash<std::string>{}(text) | 1; }
+
+std::uint64_t tuningFileDigest(const std::string& path) {
+  if (path.empty()) return 0;
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  // Unreadable: loading it reports why; until then the path stands for it.
+  return digestOf(in ? contents.str() : "unreadable " + path);
+}
+
+// Throws when the ranks' values of `setting` differ, listing who has which.
+// `describe` names a value, given its order of appearance.
+void requireAgreement(const std::vector<PeerInfo>& peers, int rank, const std::string& setting,
+                      std::uint64_t PeerInfo::*field,
+                      const std::function<std::string(std::uint64_t, std::size_t)>& describe) {
+  std::vector<std::uint64_t> values;
+  std::vector<std::vector<int>> ranksWith;
+  for (int r = 0; r < static_cast<int>(peers.size()); ++r) {
+    const std::uint64_t v = peers[r].*field;
+    std::size_t i = 0;
+    while (i < values.size() && values[i] != v) ++i;
+    if (i == values.size()) values.push_back(v), ranksWith.emplace_back();
+    ranksWith[i].push_back(r);
+  }
+  if (values.size() < 2) return;
+  std::string who;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    who += std::string(i ? "; " : "") + "ranks " + rankList(ranksWith[i]) + " " + describe(values[i], i);
+  throw InvalidArgument("rank " + std::to_string(rank) + ": ranks disagree on " + setting + " (" + who +
+                            "): every rank must choose algorithms alike, or their calls would not match",
+                        ErrorContext{rank, -1, "", ""});
+}
+
+void requireSameSettings(const std::vector<PeerInfo>& peers, int rank) {
+  const Env& env = Env::get();
+  auto digest = [](const char* none) {
+    return [none](std::uint64_t v, std::size_t i) {
+      return v == 0 ? std::string(none) : "use variant #" + std::to_string(i + 1);
+    };
+  };
+  requireAgreement(peers, rank, "BRAID_ALGO (this rank's: '" + env.value("BRAID_ALGO") + "')", &PeerInfo::algoDigest,
+                   digest("leave it unset"));
+  requireAgreement(peers, rank, "the contents of BRAID_TUNING_FILE (this rank's: '" +
+                       env.value("BRAID_TUNING_FILE") + "')", &PeerInfo::tuningDigest, digest("use none"));
+  requireAgreement(peers, rank, "BRAID_CHUNK", &PeerInfo::chunkBytes, [](std::uint64_t v, std::size_t) {
+    return v == 0 ? std::string("leave it unset") : "use " + std::to_string(v) + " bytes";
+  });
+}
+
 }  // namespace
 
-void describePlacement(PeerInfo& me, const std::string& gpuBusId) {
+void describeRank(PeerInfo& me, const std::string& gpuBusId) {
+  const Env& env = Env::get();
+  me.algoDigest = digestOf(env.value("BRAID_ALGO"));
+  me.tuningDigest = tuningFileDigest(env.value("BRAID_TUNING_FILE"));
+  me.chunkBytes = std::strcmp(env.source("BRAID_CHUNK"), "default") == 0 ? 0 : env.chunkBytes();
   try {
+    const Topology topo = currentTopology();
+    const LinkSpeeds speeds = linkSpeedsOf(topo);
+    me.networkGBps = speeds.networkGBps;
+    me.nvlinkGBps = speeds.nvlinkGBps;
     RankPlacement p = placementOfThisProcess();
     me.package = p.package;
     me.numa = p.numa;
     if (!gpuBusId.empty()) {
-      const Topology topo = currentTopology();
       me.gpu = gpuId(topo, gpuBusId);
       me.nvlinkDomain = nvlinkDomain(topo, me.gpu);
     }
   } catch (const std::exception& e) {
     // Placement only refines the cost model; a probe failure must not stop the job.
-    BRAID_WARN(std::string("topology probe failed (") + e.what() + "); assuming all local ranks share one NUMA node");
+    BRAID_WARN(std::string("topology probe failed (") + e.what() + "); assuming all local ranks share one NUMA node "
+               "and built-in link costs");
   }
 }
 
-AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank) {
-  std::vector<std::string> hostOf;
-  for (const PeerInfo& p : peers) hostOf.emplace_back(p.hostId, strnlen(p.hostId, sizeof p.hostId));
-  AlgorithmChoice choice;
-  auto nodes = std::make_shared<NodeLayout>(NodeLayout::make(hostOf));
-  std::vector<RankPlacement> placements;
-  for (std::size_t r = 0; r < peers.size(); ++r)
-    placements.push_back({nodes->nodeOfRank[r], peers[r].package, peers[r].numa, peers[r].gpu, peers[r].nvlinkDomain});
-  choice.nodes = nodes;
-
+TunerSettings tunerSettings(const LinkSpeeds& speeds, int rank) {
   const Env& env = Env::get();
   auto fail = [&](const std::string& setting, const std::string& why) -> InvalidArgument {
+    if (rank < 0) return InvalidArgument(setting + ": " + why);
     return InvalidArgument("rank " + std::to_string(rank) + ": " + setting + ": " + why, ErrorContext{rank, -1, "", ""});
   };
-  Topology topo;  // an empty one gives the built-in link costs
-  try {
-    topo = currentTopology();
-  } catch (const std::exception& e) {
-    BRAID_WARN(std::string("topology probe failed (") + e.what() + "); the tuner uses built-in link costs");
-  }
-  Tuning tuning{costModelFor(topo), {}};
+  TunerSettings s;
   const std::string tuningFile = env.value("BRAID_TUNING_FILE");
-  if (!tuningFile.empty()) {
+  if (tuningFile.empty()) {
+    s.tuning = Tuning{costModelFor(speeds), {}};
+    s.modelSource = "built-in costs with the probed link speeds";
+  } else {
     try {
-      tuning = loadTuning(tuningFile);
+      s.tuning = loadTuning(tuningFile);
     } catch (const std::exception& e) {
       throw fail("BRAID_TUNING_FILE", e.what());
     }
+    s.modelSource = "BRAID_TUNING_FILE=" + tuningFile;
   }
-  // A tuning file's link costs stand as written; the topology fills in the rest.
-  const CostModel gpuModel = gpuCostModelFor(tuningFile.empty() ? topo : Topology{}, tuning.model);
-  AlgoOverride overrides;
+  // A tuning file's link costs stand as written.
+  s.gpuModel = gpuCostModelFor(tuningFile.empty() ? speeds : LinkSpeeds{}, s.tuning.model);
   try {
-    overrides = AlgoOverride::parse(env.value("BRAID_ALGO"));
+    s.overrides = AlgoOverride::parse(env.value("BRAID_ALGO"));
   } catch (const std::exception& e) {
     // The parser names BRAID_ALGO; the user may have set its alias, so name the source.
     std::string why = e.what();
     if (why.rfind("BRAID_ALGO: ", 0) == 0) why.erase(0, 12);
     throw fail(env.source("BRAID_ALGO"), why);
   }
-  std::optional<std::size_t> userSlice;
-  if (std::strcmp(env.source("BRAID_CHUNK"), "default") != 0) userSlice = env.chunkBytes();
+  if (std::strcmp(env.source("BRAID_CHUNK"), "default") != 0) s.userSlice = env.chunkBytes();
+  return s;
+}
+
+AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank) {
+  requireSameSettings(peers, rank);
+  std::vector<std::string> hostOf;
+  std::vector<LinkSpeeds> speeds;
+  for (const PeerInfo& p : peers) {
+    hostOf.emplace_back(p.hostId, strnlen(p.hostId, sizeof p.hostId));
+    speeds.push_back({p.networkGBps, p.nvlinkGBps});
+  }
+  AlgorithmChoice choice;
+  auto nodes = std::make_shared<NodeLayout>(NodeLayout::make(hostOf));
+  std::vector<RankPlacement> placements;
+  for (std::size_t r = 0; r < peers.size(); ++r)
+    placements.push_back({nodes->nodeOfRank[r], peers[r].package, peers[r].numa, peers[r].gpu, peers[r].nvlinkDomain});
+  choice.nodes = nodes;
+  TunerSettings s = tunerSettings(slowestOf(speeds), rank);
   // Measured times were taken on host buffers: they decide for the host tuner only.
-  choice.gpuTuner = std::make_unique<Tuner>(gpuModel, placements, overrides, userSlice, std::vector<MeasuredTime>{},
-                                            BufferSpace::Gpu);
-  choice.tuner = std::make_unique<Tuner>(tuning.model, std::move(placements), std::move(overrides), userSlice,
-                                         std::move(tuning.measured));
+  choice.gpuTuner = std::make_unique<Tuner>(s.gpuModel, placements, s.overrides, s.userSlice,
+                                            std::vector<MeasuredTime>{}, BufferSpace::Gpu);
+  choice.tuner = std::make_unique<Tuner>(s.tuning.model, std::move(placements), std::move(s.overrides), s.userSlice,
+                                         std::move(s.tuning.measured));
   return choice;
 }
 

@@ -41,7 +41,7 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   me.pid = static_cast<int>(getpid());
   std::strncpy(me.hostId, hostIdentity().c_str(), sizeof me.hostId - 1);
   std::strncpy(me.hostName, hostName().c_str(), sizeof me.hostName - 1);
-  describePlacement(me, device_->currentGpuBusId());
+  describeRank(me, device_->currentGpuBusId());
   TransportContext ctx;
   ctx.rank = rank;
   ctx.size = size;

@@ -8,10 +8,11 @@
 
 namespace braid {
 
-double nvlinkLaneGBps(unsigned version) {
+double nvlinkLaneGBps(unsigned version, int ccMajor) {
+  constexpr int kBlackwell = 10;
   if (version == 0) return 0;
   if (version == 1) return 20;
-  return version >= 7 ? 50 : 25;
+  return version >= 7 || (version == 5 && ccMajor >= kBlackwell) ? 50 : 25;
 }
 
 void applyNvlinks(std::vector<Gpu>& gpus, const std::vector<GpuNvlinks>& reports) {
@@ -70,6 +71,7 @@ struct Nvml {
   nvmlReturn (*linkVersion)(nvmlDevice, unsigned, unsigned*) = nullptr;
   nvmlReturn (*remotePci)(nvmlDevice, unsigned, NvmlPciInfo*) = nullptr;
   nvmlReturn (*remoteType)(nvmlDevice, unsigned, unsigned*) = nullptr;  // older drivers lack it
+  nvmlReturn (*capability)(nvmlDevice, int*, int*) = nullptr;             // and this
 
   template <class F>
   bool find(F& fn, const char* name) {
@@ -81,6 +83,7 @@ struct Nvml {
     lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib) return "libnvidia-ml.so.1 not found";
     find(remoteType, "nvmlDeviceGetNvLinkRemoteDeviceType");
+    find(capability, "nvmlDeviceGetCudaComputeCapability");
     if (!find(init, "nvmlInit_v2") || !find(shutdown, "nvmlShutdown") || !find(count, "nvmlDeviceGetCount_v2") ||
         !find(handle, "nvmlDeviceGetHandleByIndex_v2") || !find(pci, "nvmlDeviceGetPciInfo_v3") ||
         !find(linkState, "nvmlDeviceGetNvLinkState") || !find(linkVersion, "nvmlDeviceGetNvLinkVersion") ||
@@ -95,6 +98,8 @@ GpuNvlinks lanesOf(Nvml& nvml, nvmlDevice dev) {
   NvmlPciInfo info{};
   if (nvml.pci(dev, &info) != kNvmlSuccess) return out;
   out.busId = info.busId;
+  int ccMajor = -1, ccMinor = -1;
+  if (!nvml.capability || nvml.capability(dev, &ccMajor, &ccMinor) != kNvmlSuccess) ccMajor = -1;
   for (unsigned link = 0; link < kNvmlMaxLinks; ++link) {
     unsigned active = 0, version = 0, type = 0;
     NvmlPciInfo remote{};
@@ -102,7 +107,7 @@ GpuNvlinks lanesOf(Nvml& nvml, nvmlDevice dev) {
     if (nvml.remotePci(dev, link, &remote) != kNvmlSuccess) continue;
     if (nvml.linkVersion(dev, link, &version) != kNvmlSuccess) version = 0;
     const bool toSwitch = nvml.remoteType && nvml.remoteType(dev, link, &type) == kNvmlSuccess && type == kNvmlLinkToSwitch;
-    out.lanes.push_back({remote.busId, toSwitch, nvlinkLaneGBps(version)});
+    out.lanes.push_back({remote.busId, toSwitch, nvlinkLaneGBps(version, ccMajor)});
   }
   return out;
 }

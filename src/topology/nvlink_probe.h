@@ -21,11 +21,13 @@ struct GpuNvlinks {
   std::vector<NvlinkLane> lanes;  // active ones only
 };
 
-// One link's bandwidth (GB/s, one direction) for NVML's version number: NVLink 1 runs at
-// 20, NVLink 2 to 4 at 25, NVLink 5 at 50. Drivers have numbered versions both as the
-// major version (1-4) and as nvmlNvlinkVersion_t (2.2 = 3, 3.0 = 4, 3.1 = 5, 4.0 = 6,
-// 5.0 = 7); only 7 and up mean 50.
-double nvlinkLaneGBps(unsigned version);
+// One link's bandwidth (GB/s, one direction) for NVML's version number on a GPU of
+// compute capability `ccMajor` (-1: unknown): NVLink 1 runs at 20, NVLink 2 to 4 at 25,
+// NVLink 5 at 50. Drivers have numbered versions both as the major version (1-5) and as
+// nvmlNvlinkVersion_t (2.2 = 3, 3.0 = 4, 3.1 = 5, 4.0 = 6, 5.0 = 7): 7 means NVLink 5,
+// and so does 5 on a GPU new enough to have it (Blackwell, compute capability 10), where
+// it cannot be the enum's 3.1.
+double nvlinkLaneGBps(unsigned version, int ccMajor);
 
 // Fills each GPU's nvlinkPeers and nvlinkGBps from `reports` (matched by bus id): a GPU
 // reaches the GPUs at the far end of its lanes, and, when it has a lane to an NVSwitch,

@@ -107,19 +107,32 @@ RankPlacement placementOfCpus(const Topology& topo, const std::vector<int>& cpus
 
 RankPlacement placementOfThisProcess() { return placementOfCpus(currentTopology(), affinityCpus()); }
 
-CostModel costModelFor(const Topology& topo) {
+LinkSpeeds linkSpeedsOf(const Topology& topo) {
+  LinkSpeeds s;
+  for (const Nic& nic : topo.nics) s.networkGBps = std::max(s.networkGBps, nic.speedGbps / 8.0);
+  for (const Gpu& g : topo.gpus)
+    if (g.nvlinkGBps > 0 && (s.nvlinkGBps == 0 || g.nvlinkGBps < s.nvlinkGBps)) s.nvlinkGBps = g.nvlinkGBps;
+  return s;
+}
+
+LinkSpeeds slowestOf(const std::vector<LinkSpeeds>& hosts) {
+  auto slower = [](double a, double b) { return a > 0 && (b <= 0 || a < b) ? a : b; };
+  LinkSpeeds job;
+  for (const LinkSpeeds& h : hosts) {
+    job.networkGBps = slower(h.networkGBps, job.networkGBps);
+    job.nvlinkGBps = slower(h.nvlinkGBps, job.nvlinkGBps);
+  }
+  return job;
+}
+
+CostModel costModelFor(const LinkSpeeds& speeds) {
   CostModel model = CostModel::defaults();
-  double fastestGbps = 0;
-  for (const Nic& nic : topo.nics) fastestGbps = std::max(fastestGbps, nic.speedGbps);
-  if (fastestGbps > 0) model.links[static_cast<std::size_t>(LinkClass::Network)].gbPerSec = fastestGbps / 8.0;
+  if (speeds.networkGBps > 0) model.links[static_cast<std::size_t>(LinkClass::Network)].gbPerSec = speeds.networkGBps;
   return model;
 }
 
-CostModel gpuCostModelFor(const Topology& topo, CostModel model) {
-  double slowest = 0;
-  for (const Gpu& g : topo.gpus)
-    if (g.nvlinkGBps > 0 && (slowest == 0 || g.nvlinkGBps < slowest)) slowest = g.nvlinkGBps;
-  if (slowest > 0) model.links[static_cast<std::size_t>(LinkClass::NvLink)].gbPerSec = slowest;
+CostModel gpuCostModelFor(const LinkSpeeds& speeds, CostModel model) {
+  if (speeds.nvlinkGBps > 0) model.links[static_cast<std::size_t>(LinkClass::NvLink)].gbPerSec = speeds.nvlinkGBps;
   // A GPU reduces at memory speed; a step's launch cost is in the links' latency.
   model.reduceGBps = model.link(LinkClass::SameGpu).gbPerSec;
   model.stepOverheadUs = 0;

@@ -101,14 +101,24 @@ RankPlacement placementOfCpus(const Topology& topo, const std::vector<int>& cpus
 // The same for the CPUs in this process's affinity mask, against currentTopology().
 RankPlacement placementOfThisProcess();
 
-// The cost model with this host's numbers where the topology knows them: the network
-// link runs at the fastest NIC's speed; everything else keeps CostModel::defaults().
-CostModel costModelFor(const Topology& topo);
+// What a host's probe adds to the built-in link costs: its fastest NIC and its slowest
+// GPU's NVLink, in GB/s; 0 where it found none.
+struct LinkSpeeds {
+  double networkGBps = 0;
+  double nvlinkGBps = 0;
+};
+LinkSpeeds linkSpeedsOf(const Topology& topo);
+// A job's speeds: per field the slowest that any host found (a ring runs at its slowest
+// link), so every rank that combines the same list prices calls alike.
+LinkSpeeds slowestOf(const std::vector<LinkSpeeds>& hosts);
+
+// The cost model with these speeds where known; everything else keeps
+// CostModel::defaults().
+CostModel costModelFor(const LinkSpeeds& speeds);
 // The model for calls that run on the GPUs, from the host's `model` (whose GPU link
-// classes a tuning file may have set; pass an empty topology to keep them): NVLink at
-// the slowest GPU's NVLink bandwidth where the topology knows it, and a GPU's reduction
-// and step costs.
-CostModel gpuCostModelFor(const Topology& topo, CostModel model);
+// classes a tuning file may have set; pass no speeds to keep them): NVLink at
+// `speeds.nvlinkGBps` where known, and a GPU's reduction and step costs.
+CostModel gpuCostModelFor(const LinkSpeeds& speeds, CostModel model);
 
 // GPUs joined by NVLink, directly or through others, share a domain: the lowest index
 // into topo.gpus among them. -1 for a GPU without NVLink or an index out of range.

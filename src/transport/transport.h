@@ -7,6 +7,7 @@
 #include "transport/connection.h"
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct PeerInfo {
   char hostName[64] = {};
   int package = -1, numa = -1;  // where this rank runs, for the tuner; -1 when unknown
   int gpu = -1, nvlinkDomain = -1;  // its GPU at init (RankPlacement); -1 when none or unknown
+  double networkGBps = 0, nvlinkGBps = 0;  // its host's LinkSpeeds; 0 when unknown
+  // Settings every rank must share to choose alike (core/algorithm_choice): digests of
+  // BRAID_ALGO and of the tuning file's contents (0: none), and BRAID_CHUNK (0: unset).
+  std::uint64_t algoDigest = 0, tuningDigest = 0, chunkBytes = 0;
   std::array<std::array<unsigned char, kEndpointBytes>, kMaxTransports> endpoint{};
 };
 

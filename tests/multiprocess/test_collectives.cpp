@@ -91,4 +91,18 @@ TEST_P(KilledRank, EndsTheJobWithinSecondsNamingTheRank) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, KilledRank, ::testing::Values("shm", "tcp"));
 
+// A rank that would choose its algorithms by other rules would send what its peers do
+// not expect (or hang them, with BRAID_CHECK=off): the job stops at init instead.
+TEST_F(BraidrunTest, RanksThatSetBraidAlgoDifferentlyStopAtInitNamingWhich) {
+  Result r = run({"-n", "3", "sh", "-c", "if [ \"$BRAID_RANK\" = 2 ]; then export BRAID_ALGO=ring; fi; exec \"$0\" --quick",
+                  COLLECTIVE_CHECK_PATH},
+                 120s, {{"BRAID_CHECK", "off"}, {"BRAID_TIMEOUT", "30s"}});
+  ASSERT_TRUE(r.finished) << r.err;
+  EXPECT_NE(r.exitCode, 0) << r.out;
+  EXPECT_EQ(r.out.find("checks"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("ranks disagree on BRAID_ALGO (this rank's: '')"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(ranks 0,1 leave it unset; ranks 2 use variant #2)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ranks disagree on BRAID_ALGO (this rank's: 'ring')"), std::string::npos) << r.err;
+}
+
 }  // namespace

@@ -24,11 +24,16 @@ std::vector<Gpu> fourGpus() {
 }
 
 TEST(NvlinkProbe, LaneBandwidthFollowsTheVersionInEitherNumbering) {
-  EXPECT_EQ(nvlinkLaneGBps(0), 0);
-  EXPECT_EQ(nvlinkLaneGBps(1), 20);
-  EXPECT_EQ(nvlinkLaneGBps(4), 25);  // NVLink 4 as a major version, 3.0 as NVML's enum
-  EXPECT_EQ(nvlinkLaneGBps(6), 25);  // NVML_NVLINK_VERSION_4_0
-  EXPECT_EQ(nvlinkLaneGBps(7), 50);  // NVML_NVLINK_VERSION_5_0
+  constexpr int kUnknown = -1, kAmpere = 8, kHopper = 9, kBlackwell = 10;
+  EXPECT_EQ(nvlinkLaneGBps(0, kHopper), 0);
+  EXPECT_EQ(nvlinkLaneGBps(1, kUnknown), 20);
+  EXPECT_EQ(nvlinkLaneGBps(4, kHopper), 25);  // NVLink 4 as a major version, 3.0 as NVML's enum
+  EXPECT_EQ(nvlinkLaneGBps(6, kHopper), 25);  // NVML_NVLINK_VERSION_4_0
+  EXPECT_EQ(nvlinkLaneGBps(7, kUnknown), 50);  // NVML_NVLINK_VERSION_5_0
+  // 5: NVML_NVLINK_VERSION_3_1 on an Ampere GPU, NVLink 5 as a major version on Blackwell.
+  EXPECT_EQ(nvlinkLaneGBps(5, kAmpere), 25);
+  EXPECT_EQ(nvlinkLaneGBps(5, kUnknown), 25);
+  EXPECT_EQ(nvlinkLaneGBps(5, kBlackwell), 50);
 }
 
 TEST(NvlinkProbe, GpusOnNvSwitchesReachEachOtherAndOnlyThem) {
@@ -107,12 +112,12 @@ TEST(GpuLinks, CostModelTakesTheSlowestGpusNvlink) {
   Topology topo;
   topo.gpus = fourGpus();
   const CostModel host = CostModel::defaults();
-  const CostModel none = gpuCostModelFor(topo, host);
+  const CostModel none = gpuCostModelFor(linkSpeedsOf(topo), host);
   EXPECT_EQ(none.link(LinkClass::NvLink).gbPerSec, host.link(LinkClass::NvLink).gbPerSec);
   EXPECT_EQ(none.reduceGBps, host.link(LinkClass::SameGpu).gbPerSec);
   topo.gpus[1].nvlinkGBps = 300;
   topo.gpus[2].nvlinkGBps = 50;
-  const CostModel bridged = gpuCostModelFor(topo, host);
+  const CostModel bridged = gpuCostModelFor(linkSpeedsOf(topo), host);
   EXPECT_EQ(bridged.link(LinkClass::NvLink).gbPerSec, 50);
   EXPECT_EQ(bridged.link(LinkClass::Network).gbPerSec, host.link(LinkClass::Network).gbPerSec);
 }
@@ -132,7 +137,7 @@ double ringUs(const std::vector<RankPlacement>& at, const CostModel& model, std:
 
 // The GPU model without latencies: large calls then cost their bytes alone.
 CostModel bandwidthOnly() {
-  CostModel model = gpuCostModelFor(Topology{}, CostModel::defaults());
+  CostModel model = gpuCostModelFor(LinkSpeeds{}, CostModel::defaults());
   for (LinkCost& link : model.links) link.latencyUs = 0;
   return model;
 }
@@ -171,7 +176,7 @@ TEST(GpuTuner, HostBuffersIgnoreTheGpus) {
 }
 
 TEST(GpuTuner, SlicesAreNeverSmallerThanAGpuStepIsWorth) {
-  const Tuner gpu(gpuCostModelFor(Topology{}, CostModel::defaults()), std::vector<RankPlacement>(4), {}, std::nullopt,
+  const Tuner gpu(gpuCostModelFor(LinkSpeeds{}, CostModel::defaults()), std::vector<RankPlacement>(4), {}, std::nullopt,
                   {}, BufferSpace::Gpu);
   for (std::size_t bytes : {std::size_t{64} << 10, 3 * M, 6 * M, 64 * M, 1024 * M})
     for (Collective c : {Collective::AllReduce, Collective::Broadcast, Collective::ReduceScatter}) {

@@ -133,7 +133,7 @@ TEST(Topology, PlacementIsThePackageAndNumaNodeOfAllCpus) {
 }
 
 TEST(Topology, DgxCostModelHasTheNicsBandwidth) {
-  CostModel dgx = costModelFor(loadTopologyFile(kDgxFile));
+  CostModel dgx = costModelFor(linkSpeedsOf(loadTopologyFile(kDgxFile)));
   CostModel defaults = CostModel::defaults();
   EXPECT_GT(dgx.link(LinkClass::Network).gbPerSec, defaults.link(LinkClass::Network).gbPerSec);
   EXPECT_DOUBLE_EQ(dgx.link(LinkClass::Network).gbPerSec, 50.0);  // 400 Gb/s
@@ -141,7 +141,7 @@ TEST(Topology, DgxCostModelHasTheNicsBandwidth) {
   // No NIC speed known: the defaults stand.
   Topology unknown;
   unknown.nics.push_back(Nic{"eth0", NicKind::Netdev, "eth0", "0000:00:03.0", 0, 0.0, ""});
-  EXPECT_EQ(costModelFor(unknown).link(LinkClass::Network).gbPerSec, defaults.link(LinkClass::Network).gbPerSec);
+  EXPECT_EQ(costModelFor(linkSpeedsOf(unknown)).link(LinkClass::Network).gbPerSec, defaults.link(LinkClass::Network).gbPerSec);
 }
 
 TEST(Topology, NearestDevicesAreOnTheNumaNode) {

@@ -141,7 +141,7 @@ void calibrate(const std::string& tuningFile) {
   const double gbPerSec = static_cast<double>(kLargeBytes) / (std::max(largeOneWayUs - latencyUs, 1e-3) * 1e3);
 
   braid::Tuning tuning;
-  tuning.model = braid::costModelFor(braid::currentTopology());
+  tuning.model = braid::costModelFor(braid::linkSpeedsOf(braid::currentTopology()));
   tuning.model.links[static_cast<std::size_t>(shape.link01)] = {latencyUs, gbPerSec};
   tuning.model.reduceGBps = reduce;
   tuning.measured = otherShapes(tuningFile, comm.size(), shape.nodes);

@@ -1,16 +1,13 @@
 #include "decisions_report.h"
 
-#include "core/env.h"
+#include "core/algorithm_choice.h"
 #include "placements.h"
 #include "topology/tuner.h"
-#include "topology/tuning_file.h"
 #include "topology_report.h"
 
 #include <braid/error.h>
 
 #include <cstdio>
-#include <cstring>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,41 +31,6 @@ std::string sizeText(std::size_t bytes) {
 }
 
 std::string sliceText(std::size_t slice, std::size_t bytes) { return slice >= bytes ? "whole" : sizeText(slice); }
-
-// As the communicator builds it (core/algorithm_choice.cpp), from the topology given
-// here rather than the one probed at init.
-braid::Tuning tuning(const braid::Topology& topo, std::string& source) {
-  const std::string file = braid::Env::get().value("BRAID_TUNING_FILE");
-  if (file.empty()) {
-    source = "costModelFor(topology)";
-    return {braid::costModelFor(topo), {}};
-  }
-  source = "BRAID_TUNING_FILE=" + file;
-  try {
-    return braid::loadTuning(file);
-  } catch (const std::exception& e) {
-    throw braid::InvalidArgument(std::string("BRAID_TUNING_FILE: ") + e.what());
-  }
-}
-
-braid::AlgoOverride overrides() {
-  const braid::Env& env = braid::Env::get();
-  try {
-    return braid::AlgoOverride::parse(env.value("BRAID_ALGO"));
-  } catch (const std::exception& e) {
-    throw braid::InvalidArgument(std::string(env.source("BRAID_ALGO")) + ": " + e.what());
-  }
-}
-
-std::optional<std::size_t> userSlice() {
-  const braid::Env& env = braid::Env::get();
-  if (std::strcmp(env.source("BRAID_CHUNK"), "default") == 0) return std::nullopt;
-  return env.chunkBytes();
-}
-
-}  // namespace
-
-namespace {
 
 // The link classes a space's calls travel over, nearest first.
 constexpr braid::LinkClass kHostLinks[] = {braid::LinkClass::SameNuma, braid::LinkClass::CrossNuma,
@@ -108,23 +70,20 @@ void printTable(const braid::Tuner& tuner, const braid::CostModel& model, const 
 void printDecisions(const Options& o) {
   const braid::Topology topo = topologyInForce(o);
   const int perNode = o.ranksPerNode.value_or(o.ranks);
-  std::string source;
-  braid::Tuning t = tuning(topo, source);
-  const braid::CostModel model = t.model;
+  // As the communicator builds its tuners (core/algorithm_choice), from this topology.
+  braid::TunerSettings s = braid::tunerSettings(braid::linkSpeedsOf(topo), -1);
   const std::vector<braid::RankPlacement> placements = spreadPlacements(topo, o.ranks, perNode);
-  const braid::Tuner tuner(model, placements, overrides(), userSlice(), std::move(t.measured));
+  const braid::Tuner tuner(s.tuning.model, placements, s.overrides, s.userSlice, std::move(s.tuning.measured));
 
   std::printf("# tuner decisions: %d ranks, %d per node (%d nodes), topology %s (%zu NUMA nodes)\n", o.ranks, perNode,
               (o.ranks + perNode - 1) / perNode, topo.hostName.c_str(), topo.numaNodes.size());
-  printTable(tuner, model, source, kHostLinks);
+  printTable(tuner, s.tuning.model, s.modelSource, kHostLinks);
   if (topo.gpus.empty()) return;
   // As the communicator prices calls that run on the GPUs (BRAID_CUDA_IPC=1).
-  const bool fromFile = !braid::Env::get().value("BRAID_TUNING_FILE").empty();
-  const braid::CostModel gpuModel = braid::gpuCostModelFor(fromFile ? braid::Topology{} : topo, model);
-  const braid::Tuner gpuTuner(gpuModel, placements, overrides(), userSlice(), {}, braid::BufferSpace::Gpu);
+  const braid::Tuner gpuTuner(s.gpuModel, placements, s.overrides, s.userSlice, {}, braid::BufferSpace::Gpu);
   std::printf("\n# calls on GPU buffers that run on the GPUs: rank r on GPU r mod %zu of its node\n",
               topo.gpus.size());
-  printTable(gpuTuner, gpuModel, "gpuCostModelFor(" + source + ")", kGpuLinks);
+  printTable(gpuTuner, s.gpuModel, "the GPU model from " + s.modelSource, kGpuLinks);
 }
 
 }  // namespace probe
