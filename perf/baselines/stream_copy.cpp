@@ -11,6 +11,8 @@
 //   build/perf/baselines/stream_copy -t 1,2 -s 1G -n 10 -J stream.json
 #include <unistd.h>
 
+#include "core/byte_size.h"
+
 #include <algorithm>
 #include <barrier>
 #include <chrono>
@@ -116,21 +118,6 @@ std::vector<std::vector<double>> measure(int threads, std::size_t elements, int 
   return rates;
 }
 
-bool parseBytes(const char* text, std::size_t& out) {
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(text, &end);
-  if (errno || end == text || v <= 0) return false;
-  double unit = 1;
-  if (*end == 'K' || *end == 'k') unit = 1024.0, ++end;
-  else if (*end == 'M' || *end == 'm') unit = 1024.0 * 1024, ++end;
-  else if (*end == 'G' || *end == 'g') unit = 1024.0 * 1024 * 1024, ++end;
-  if (*end == 'B' || *end == 'b') ++end;
-  if (*end) return false;
-  out = static_cast<std::size_t>(v * unit);
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,7 +140,9 @@ int main(int argc, char** argv) {
   for (int c; (c = getopt_long(argc, argv, "s:n:t:J:h", longOpts, nullptr)) != -1;) {
     switch (c) {
       case 's':
-        if (!parseBytes(optarg, arrayBytes)) {
+        if (const auto bytes = braid::parseByteSize(optarg); bytes && *bytes > 0) {
+          arrayBytes = *bytes;
+        } else {
           std::fprintf(stderr, "stream_copy: bad size '%s'\n", optarg);
           return 2;
         }

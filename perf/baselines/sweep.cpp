@@ -1,5 +1,7 @@
 #include "sweep.h"
 
+#include "core/byte_size.h"
+
 #include <getopt.h>
 
 #include <cerrno>
@@ -54,27 +56,6 @@ Shape shapeFor(Coll c, std::size_t requestedBytes, int n) {
   return s;
 }
 
-bool parseSize(const char* text, std::size_t& out) {
-  if (!text || !*text || *text == '-' || *text == '+') return false;
-  errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(text, &end);
-  if (errno != 0 || end == text || !std::isfinite(v) || v < 0) return false;
-  double unit = 1;
-  switch (*end) {
-    case 'k': case 'K': unit = 1024.0; ++end; break;
-    case 'm': case 'M': unit = 1024.0 * 1024; ++end; break;
-    case 'g': case 'G': unit = 1024.0 * 1024 * 1024; ++end; break;
-    default: break;
-  }
-  if (*end == 'B' || *end == 'b') ++end;
-  if (*end != '\0') return false;
-  const double bytes = std::floor(v * unit);
-  if (bytes > 9.0e18) return false;
-  out = static_cast<std::size_t>(bytes);
-  return true;
-}
-
 namespace {
 
 [[noreturn]] void fail(int rank, const char* prog, const std::string& why) {
@@ -115,14 +96,15 @@ SweepOptions parseSweep(int argc, char** argv, int rank, const std::vector<std::
   for (;;) {
     const int c = getopt_long(argc, argv, ":b:e:i:f:n:w:c:J:C:h", longOpts.data(), nullptr);
     if (c == -1) break;
-    std::size_t bytes = 0;
     switch (c) {
       case 'b':
       case 'e':
-      case 'i':
-        if (!parseSize(optarg, bytes)) fail(rank, prog, std::string("invalid size '") + optarg + "'");
-        (c == 'b' ? o.minBytes : c == 'e' ? o.maxBytes : o.stepBytes) = bytes;
+      case 'i': {
+        const auto bytes = braid::parseByteSize(optarg);
+        if (!bytes) fail(rank, prog, std::string("invalid size '") + optarg + "' (e.g. 8, 64K, 1.5M, 2G)");
+        (c == 'b' ? o.minBytes : c == 'e' ? o.maxBytes : o.stepBytes) = *bytes;
         break;
+      }
       case 'f': o.stepFactor = static_cast<std::size_t>(parseInt(rank, prog, "-f", optarg, 1, 1L << 30)); break;
       case 'n': o.iters = static_cast<int>(parseInt(rank, prog, "-n", optarg, 1, INT_MAX)); break;
       case 'w': o.warmupIters = static_cast<int>(parseInt(rank, prog, "-w", optarg, 0, INT_MAX)); break;

@@ -55,9 +55,6 @@ struct SweepOptions {
 SweepOptions parseSweep(int argc, char** argv, int rank, const std::vector<std::string>& extraNames,
                         const char* extraHelp);
 
-// "8", "64K", "1M", "2G" (binary units, as nccl-tests) -> bytes.
-bool parseSize(const char* text, std::size_t& out);
-
 // The requested sizes: min, then times the factor (or plus the step) up to max.
 std::vector<std::size_t> sweepSizes(const SweepOptions& o);
 

@@ -1,5 +1,7 @@
 #include "common/options.h"
 
+#include "core/byte_size.h"
+
 #include <getopt.h>
 
 #include <cerrno>
@@ -69,9 +71,9 @@ long parseInt(const char* prog, const char* flag, const char* text, long min, lo
 }
 
 std::size_t parseSizeOrFail(const char* prog, const char* flag, const char* text) {
-  std::size_t v = 0;
-  if (!parseSize(text, v)) fail(prog, std::string("invalid size '") + text + "' for " + flag + " (e.g. 8, 64K, 1M, 2G)");
-  return v;
+  const auto v = braid::parseByteSize(text);
+  if (!v) fail(prog, std::string("invalid size '") + text + "' for " + flag + " (e.g. 8, 64K, 1.5M, 2G)");
+  return *v;
 }
 
 void parseTypes(const char* prog, const char* text, Options& o) {
@@ -98,27 +100,6 @@ void parseOps(const char* prog, const char* text, Options& o) {
 }
 
 }  // namespace
-
-bool parseSize(const char* text, std::size_t& out) {
-  if (!text || !*text || *text == '-' || *text == '+') return false;
-  errno = 0;
-  char* end = nullptr;
-  double v = std::strtod(text, &end);
-  if (errno != 0 || end == text || !std::isfinite(v) || v < 0) return false;
-  double unit = 1;
-  switch (*end) {
-    case 'k': case 'K': unit = 1024.0; ++end; break;
-    case 'm': case 'M': unit = 1024.0 * 1024; ++end; break;
-    case 'g': case 'G': unit = 1024.0 * 1024 * 1024; ++end; break;
-    default: break;
-  }
-  if (*end == 'B' || *end == 'b') ++end;  // "64MB" reads as 64M
-  if (*end != '\0') return false;
-  double bytes = std::floor(v * unit);
-  if (bytes > 9.0e18) return false;
-  out = static_cast<std::size_t>(bytes);
-  return true;
-}
 
 int launcherRank() {
   for (const char* name : {"BRAID_RANK", "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"}) {

@@ -37,9 +37,6 @@ struct Options {
 // with status 2; on -h prints the usage and exits 0.
 Options parseOptions(int argc, char** argv);
 
-// "8", "64K", "1.5M", "2G" (binary units, as nccl-tests) -> bytes; false if malformed.
-bool parseSize(const char* text, std::size_t& out);
-
 // The rank as the launcher announces it, before a communicator exists (0 if unknown).
 int launcherRank();
 

@@ -1,5 +1,7 @@
 #include "core/env.h"
 
+#include "core/byte_size.h"
+
 #include <braid/error.h>
 
 #include <cctype>
@@ -141,23 +143,8 @@ const char* Env::source(const char* name) const {
 }
 
 std::uint64_t parseBytes(const std::string& text, const char* what) {
-  std::size_t pos = 0;
-  unsigned long long n = 0;
-  try {
-    n = std::stoull(text, &pos);
-  } catch (...) {
-    throw InvalidArgument(std::string(what) + ": '" + text + "' is not a size (e.g. 512K, 4M)");
-  }
-  std::string unit = text.substr(pos);
-  int shift = -1;
-  if (unit.empty() || unit == "B") shift = 0;
-  if (unit == "K" || unit == "KB" || unit == "KiB") shift = 10;
-  if (unit == "M" || unit == "MB" || unit == "MiB") shift = 20;
-  if (unit == "G" || unit == "GB" || unit == "GiB") shift = 30;
-  if (shift < 0) throw InvalidArgument(std::string(what) + ": unknown unit in '" + text + "'");
-  // A shift past 64 bits would wrap to a small size silently.
-  if (n > (~0ULL >> shift)) throw InvalidArgument(std::string(what) + ": '" + text + "' does not fit in 64 bits");
-  return std::uint64_t{n} << shift;
+  if (const auto bytes = parseByteSize(text)) return *bytes;
+  throw InvalidArgument(std::string(what) + ": '" + text + "' is not a size below 8 EiB (e.g. 512K, 4M, 1.5G)");
 }
 
 std::chrono::milliseconds parseDuration(const std::string& text, const char* what) {

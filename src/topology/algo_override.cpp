@@ -1,5 +1,7 @@
 #include "topology/algo_override.h"
 
+#include "core/byte_size.h"
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -58,39 +60,9 @@ Algorithm algorithmNamed(std::string_view name, std::string_view context) {
   reject("unknown algorithm " + quoted(name) + " in " + quoted(context) + " (expected one of " + kAlgorithmList + ")");
 }
 
-// "0", "64", "64K", "1m", "2G": digits and an optional binary unit, nothing else.
 std::uint64_t sizeNamed(std::string_view text, std::string_view range) {
-  auto bad = [&] {
-    reject("bad size " + quoted(text) + " in range " + quoted(range) +
-           " (expected digits with an optional K, M or G suffix, e.g. 64K)");
-  };
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  if (digits == 0 || text.size() - digits > 1) bad();
-  int shift = 0;
-  if (digits < text.size()) {
-    switch (std::tolower(static_cast<unsigned char>(text.back()))) {
-      case 'k':
-        shift = 10;
-        break;
-      case 'm':
-        shift = 20;
-        break;
-      case 'g':
-        shift = 30;
-        break;
-      default:
-        bad();
-    }
-  }
-  std::uint64_t n = 0;
-  for (char c : text.substr(0, digits)) {
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (n > (UINT64_MAX - d) / 10) bad();
-    n = n * 10 + d;
-  }
-  if (n > (UINT64_MAX >> shift)) bad();
-  return n << shift;
+  if (const auto bytes = parseByteSize(text)) return *bytes;
+  reject("bad size " + quoted(text) + " in range " + quoted(range) + " (expected a size such as 64K, 1.5M or 2G)");
 }
 
 AlgoRange rangeNamed(std::string_view piece, Collective c, std::string_view rule) {

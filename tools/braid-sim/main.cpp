@@ -4,6 +4,7 @@
 #include "measure.h"
 
 #include "algorithms/algorithm.h"
+#include "core/byte_size.h"
 
 #include <cstdio>
 #include <iterator>
@@ -132,7 +133,7 @@ int run(int argc, char** argv) {
       return usage(stderr, 2);
     }
     std::string value = argv[++i];
-    auto size = parseSize(value);
+    const std::optional<std::uint64_t> size = parseByteSize(value);
     if (arg == "--coll") {
       auto c = parseCollective(value);
       if (!c) {

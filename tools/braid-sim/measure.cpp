@@ -66,22 +66,6 @@ Measurement measure(const Setup& setup, Algorithm algorithm, std::size_t checkBu
   return m;
 }
 
-std::optional<std::size_t> parseSize(const std::string& text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  if (digits == 0 || digits > 15) return std::nullopt;
-  std::size_t value = std::stoull(text.substr(0, digits));
-  std::string unit = text.substr(digits);
-  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
-  if (unit.empty()) return value;
-  const std::string units = "KMG";
-  const std::size_t unitIndex = unit.size() == 1 ? units.find(static_cast<char>(std::toupper(unit[0]))) : std::string::npos;
-  if (unitIndex == std::string::npos) return std::nullopt;
-  const std::size_t shift = 10 * (unitIndex + 1);
-  if (value > (SIZE_MAX >> shift)) return std::nullopt;
-  return value << shift;
-}
-
 std::string formatSize(std::size_t bytes) {
   const char* units[] = {"B", "KB", "MB", "GB"};
   int u = 0;

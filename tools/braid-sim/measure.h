@@ -34,9 +34,7 @@ SimCase caseFor(const Setup& setup, Algorithm algorithm);
 // `checkBudgetBytes`; a case that does not is priced only.
 Measurement measure(const Setup& setup, Algorithm algorithm, std::size_t checkBudgetBytes);
 
-// "64K", "1M", "3G", "512", optionally ending in B; nullopt when malformed.
-std::optional<std::size_t> parseSize(const std::string& text);
-// 8B, 64KB, 1MB as short as they go (the inverse of parseSize, for tables).
+// 8B, 64KB, 1MB as short as they go (the inverse of parseByteSize, for tables).
 std::string formatSize(std::size_t bytes);
 
 }  // namespace braid::sim
