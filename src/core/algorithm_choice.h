@@ -2,8 +2,8 @@
 // What choosing an algorithm per call needs, built once at init from every rank's
 // PeerInfo: where the ranks live (nodes, packages, NUMA nodes, GPUs) and the tuners over
 // the cost model (BRAID_TUNING_FILE, else the built-in costs with the job's link speeds)
-// and BRAID_ALGO. Every input comes from the gathered peer table, never from this rank
-// alone, so every rank builds the same tuners and chooses alike on any mix of hosts.
+// and BRAID_ALGO. The probed inputs come from the gathered peer table, never from this
+// rank alone, so every rank builds the same tuners and chooses alike on any mix of hosts.
 #include "algorithms/collective.h"
 #include "topology/topology.h"
 #include "topology/tuner.h"
@@ -24,12 +24,12 @@ struct AlgorithmChoice {
 };
 
 // Throws InvalidArgument naming the rank and the setting when BRAID_ALGO or the tuning
-// file is bad, or when the ranks' BRAID_ALGO, BRAID_CHUNK or tuning files differ.
+// file is bad. The ranks' settings must agree (requireSharedSettings) before.
 AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank);
 
 // This process's part of the choice, for its PeerInfo: its package and NUMA node, the
 // GPU at `gpuBusId` ("" for none) with its NVLink domain (-1 where unknown or spread),
-// its host's link speeds, and digests of the settings every rank must share.
+// and its host's link speeds.
 void describeRank(PeerInfo& me, const std::string& gpuBusId);
 
 // What the environment says about choosing, parsed: the cost models (BRAID_TUNING_FILE's

@@ -38,8 +38,6 @@ struct Hello {
 };
 struct BoardAddress {
   SockAddr address;
-  std::uint32_t agree;
-  std::uint32_t reserved;
 };
 struct NoticeHead {
   std::int32_t kind;
@@ -91,7 +89,7 @@ struct StatusBoard::Peer {
 };
 
 StatusBoard::StatusBoard(Bootstrap& bootstrap, const std::array<unsigned char, 16>& secret,
-                         std::uint32_t agreeValue, StatusEvents& events)
+                         StatusEvents& events)
     : rank_(bootstrap.rank()), size_(bootstrap.size()), events_(events), stateSince_(std::chrono::steady_clock::now()) {
   record_.pid = static_cast<std::int32_t>(getpid());
   const Env& env = Env::get();
@@ -99,10 +97,8 @@ StatusBoard::StatusBoard(Bootstrap& bootstrap, const std::array<unsigned char, 1
   Socket listener = Socket::listen(chooseInterfaceAddress(env.socketIfname()));
   BoardAddress mine{};
   mine.address = listener.localAddress();
-  mine.agree = agreeValue;
   std::vector<BoardAddress> all(static_cast<std::size_t>(size_));
   bootstrap.allGather(&mine, sizeof mine, all.data());
-  for (const auto& a : all) agreeValues_.push_back(a.agree);
   peers_.resize(static_cast<std::size_t>(size_));
 
   // Connect down, accept up: a connect completes in the listener's backlog, so no rank

@@ -44,16 +44,12 @@ class StatusEvents {
 
 class StatusBoard {
  public:
-  // Collective: listens, all-gathers the addresses and `agreeValue` through the
-  // bootstrap, connects to every peer. `agreeValues()` then holds every rank's value
-  // (settings the ranks must share, such as BRAID_CHECK).
-  StatusBoard(Bootstrap& bootstrap, const std::array<unsigned char, 16>& secret, std::uint32_t agreeValue,
-              StatusEvents& events);
+  // Collective: listens, all-gathers the addresses through the bootstrap, connects to
+  // every peer.
+  StatusBoard(Bootstrap& bootstrap, const std::array<unsigned char, 16>& secret, StatusEvents& events);
   ~StatusBoard();  // close(false) if not closed yet
   StatusBoard(const StatusBoard&) = delete;
   StatusBoard& operator=(const StatusBoard&) = delete;
-
-  const std::vector<std::uint32_t>& agreeValues() const { return agreeValues_; }
 
   // This rank's record, kept here so that the board's thread can answer from it.
   // Cheap (a lock and a clock read); called on every call's hot path.
@@ -91,7 +87,6 @@ class StatusBoard {
 
   int rank_, size_;
   StatusEvents& events_;
-  std::vector<std::uint32_t> agreeValues_;
   std::vector<std::unique_ptr<Peer>> peers_;  // by rank; null for self
 
   mutable std::mutex recordMutex_;

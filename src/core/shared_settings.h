@@ -1,0 +1,21 @@
+#pragma once
+// Settings every rank of a communicator must share. Ranks that differed would check
+// their calls differently (BRAID_CHECK) or choose other algorithms and slices
+// (BRAID_ALGO, BRAID_CHUNK, BRAID_TUNING_FILE), and so misread each other's traffic or
+// wait for data never sent. Each rank puts its own into its PeerInfo before the peer
+// table is all-gathered; every rank then checks the same table, so all refuse together,
+// before any connection is made.
+#include "transport/transport.h"
+
+#include <vector>
+
+namespace braid {
+
+// This process's settings (from Env), into `me`.
+void describeSharedSettings(PeerInfo& me);
+
+// Throws InvalidArgument when the ranks' settings differ, naming the setting and which
+// ranks hold which value.
+void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank);
+
+}  // namespace braid
