@@ -39,32 +39,26 @@ void describeRank(PeerInfo& me, const std::string& gpuBusId) {
     }
   } catch (const std::exception& e) {
     // Placement only refines the cost model; a probe failure must not stop the job.
-    BRAID_WARN(std::string("topology probe failed (") + e.what() + "); assuming all local ranks share one NUMA node "
-               "and built-in link costs");
+    BRAID_WARN(std::string("topology probe failed (") + e.what() + "); assuming all local ranks share one NUMA node, "
+               "and this host's links as fast as the other hosts' (or the built-in costs)");
   }
 }
 
-TunerSettings tunerSettings(const LinkSpeeds& speeds, int rank) {
+TunerSettings readTunerSettings(int rank) {
   const Env& env = Env::get();
   auto fail = [&](const std::string& setting, const std::string& why) -> InvalidArgument {
     if (rank < 0) return InvalidArgument(setting + ": " + why);
     return InvalidArgument("rank " + std::to_string(rank) + ": " + setting + ": " + why, ErrorContext{rank, -1, "", ""});
   };
   TunerSettings s;
-  const std::string tuningFile = env.value("BRAID_TUNING_FILE");
-  if (tuningFile.empty()) {
-    s.tuning = Tuning{costModelFor(speeds), {}};
-    s.modelSource = "built-in costs with the probed link speeds";
-  } else {
+  s.tuningFile = env.value("BRAID_TUNING_FILE");
+  if (!s.tuningFile.empty()) {
     try {
-      s.tuning = loadTuning(tuningFile);
+      s.tuning = loadTuning(s.tuningFile);
     } catch (const std::exception& e) {
       throw fail("BRAID_TUNING_FILE", e.what());
     }
-    s.modelSource = "BRAID_TUNING_FILE=" + tuningFile;
   }
-  // A tuning file's link costs stand as written.
-  s.gpuModel = gpuCostModelFor(tuningFile.empty() ? speeds : LinkSpeeds{}, s.tuning.model);
   try {
     s.overrides = AlgoOverride::parse(env.value("BRAID_ALGO"));
   } catch (const std::exception& e) {
@@ -77,7 +71,22 @@ TunerSettings tunerSettings(const LinkSpeeds& speeds, int rank) {
   return s;
 }
 
-AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank) {
+CostModels costModels(const TunerSettings& settings, const LinkSpeeds& speeds) {
+  CostModels m;
+  if (settings.tuning) {
+    m.host = settings.tuning->model;
+    m.measured = settings.tuning->measured;
+    m.source = "BRAID_TUNING_FILE=" + settings.tuningFile;
+  } else {
+    m.host = costModelFor(speeds);
+    m.source = "built-in costs with the link speeds found";
+  }
+  // A tuning file's link costs stand as written.
+  m.gpu = gpuCostModelFor(settings.tuning ? LinkSpeeds{} : speeds, m.host);
+  return m;
+}
+
+AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, const TunerSettings& settings) {
   std::vector<std::string> hostOf;
   std::vector<LinkSpeeds> speeds;
   for (const PeerInfo& p : peers) {
@@ -90,12 +99,12 @@ AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank
   for (std::size_t r = 0; r < peers.size(); ++r)
     placements.push_back({nodes->nodeOfRank[r], peers[r].package, peers[r].numa, peers[r].gpu, peers[r].nvlinkDomain});
   choice.nodes = nodes;
-  TunerSettings s = tunerSettings(slowestOf(speeds), rank);
+  CostModels models = costModels(settings, slowestOf(speeds));
   // Measured times were taken on host buffers: they decide for the host tuner only.
-  choice.gpuTuner = std::make_unique<Tuner>(s.gpuModel, placements, s.overrides, s.userSlice,
+  choice.gpuTuner = std::make_unique<Tuner>(models.gpu, placements, settings.overrides, settings.userSlice,
                                             std::vector<MeasuredTime>{}, BufferSpace::Gpu);
-  choice.tuner = std::make_unique<Tuner>(s.tuning.model, std::move(placements), std::move(s.overrides), s.userSlice,
-                                         std::move(s.tuning.measured));
+  choice.tuner = std::make_unique<Tuner>(models.host, std::move(placements), settings.overrides, settings.userSlice,
+                                         std::move(models.measured));
   return choice;
 }
 

@@ -23,26 +23,36 @@ struct AlgorithmChoice {
   std::unique_ptr<Tuner> gpuTuner;  // calls that run on the GPUs (same GPU, NVLink, PCIe)
 };
 
-// Throws InvalidArgument naming the rank and the setting when BRAID_ALGO or the tuning
-// file is bad. The ranks' settings must agree (requireSharedSettings) before.
-AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, int rank);
+// What the environment says about choosing, read once (before the peer table is
+// gathered, so that the ranks compare what they will use: core/shared_settings.h).
+struct TunerSettings {
+  std::string tuningFile;        // BRAID_TUNING_FILE; "" for none
+  std::optional<Tuning> tuning;  // its contents
+  AlgoOverride overrides;        // BRAID_ALGO (or NCCL_ALGO)
+  std::optional<std::size_t> userSlice;  // BRAID_CHUNK, when set
+};
+// Throws InvalidArgument naming the setting (and the rank, when `rank` >= 0) when
+// BRAID_ALGO or the tuning file is bad or cannot be read.
+TunerSettings readTunerSettings(int rank);
+
+// The cost models a tuner prices calls with: the tuning file's as written, else the
+// built-in costs with `speeds`.
+struct CostModels {
+  CostModel host;                      // calls whose data moves through host memory
+  CostModel gpu;                       // calls that run on the GPUs
+  std::vector<MeasuredTime> measured;  // the tuning file's, for the host tuner
+  std::string source;                  // where they came from, for reports
+};
+CostModels costModels(const TunerSettings& settings, const LinkSpeeds& speeds);
+
+// The tuners from the gathered peer table: the ranks' placements, and links priced at
+// the slowest speeds any rank's host reported.
+AlgorithmChoice makeAlgorithmChoice(const std::vector<PeerInfo>& peers, const TunerSettings& settings);
 
 // This process's part of the choice, for its PeerInfo: its package and NUMA node, the
 // GPU at `gpuBusId` ("" for none) with its NVLink domain (-1 where unknown or spread),
 // and its host's link speeds.
 void describeRank(PeerInfo& me, const std::string& gpuBusId);
-
-// What the environment says about choosing, parsed: the cost models (BRAID_TUNING_FILE's
-// as written, else the built-in costs with `speeds`), BRAID_ALGO and BRAID_CHUNK.
-// Throws InvalidArgument naming the setting, and the rank when `rank` >= 0.
-struct TunerSettings {
-  Tuning tuning;        // the host model and the file's measured times
-  CostModel gpuModel;   // for calls that run on the GPUs
-  std::string modelSource;  // where the models came from, for reports
-  AlgoOverride overrides;
-  std::optional<std::size_t> userSlice;  // BRAID_CHUNK, when set
-};
-TunerSettings tunerSettings(const LinkSpeeds& speeds, int rank);
 
 // The nccl-tests "size" of a call, which the tuner and BRAID_ALGO's ranges speak of.
 std::size_t callBytes(Collective c, std::size_t count, std::size_t elemSize, int ranks);

@@ -42,7 +42,7 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   std::strncpy(me.hostId, hostIdentity().c_str(), sizeof me.hostId - 1);
   std::strncpy(me.hostName, hostName().c_str(), sizeof me.hostName - 1);
   describeRank(me, device_->currentGpuBusId());
-  describeSharedSettings(me);
+  const OwnSettings settings = describeSharedSettings(me, rank);
   TransportContext ctx;
   ctx.rank = rank;
   ctx.size = size;
@@ -61,8 +61,8 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
     if (r < rank) ++localRank_;
     if (r != rank) ++localSize_;
   }
-  requireSharedSettings(peers_, rank);
-  choice_ = makeAlgorithmChoice(peers_, rank);
+  requireSharedSettings(peers_, rank, settings);
+  choice_ = makeAlgorithmChoice(peers_, settings.tuner);
 
   // Each peer goes to the first transport, in priority order, that can reach it.
   connections_.resize(static_cast<std::size_t>(size));

@@ -4,6 +4,7 @@
 
 #include <braid/error.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <memory>
@@ -87,6 +88,17 @@ CheckLevel parseCheckLevel(const std::string& v) {
   throw InvalidArgument("BRAID_CHECK: '" + v + "' is not one of on, full, off");
 }
 
+// A whole number of things (not a size), from lo to hi.
+int parseCount(const std::string& text, const char* what, int lo, int hi) {
+  const bool digits = !text.empty() && text.size() <= 9 &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const long n = digits ? std::stol(text) : -1;
+  if (n < lo || n > hi)
+    throw InvalidArgument(std::string(what) + ": '" + text + "' is not a whole number from " + std::to_string(lo) +
+                          " to " + std::to_string(hi));
+  return static_cast<int>(n);
+}
+
 }  // namespace
 
 Env::Env() {
@@ -95,8 +107,7 @@ Env::Env() {
   socketIfname_ = value("BRAID_SOCKET_IFNAME");
   shmBufferBytes_ = parseBytes(value("BRAID_SHM_BUFFER"), "BRAID_SHM_BUFFER");
   if (shmBufferBytes_ < 4096) throw InvalidArgument("BRAID_SHM_BUFFER must be at least 4K");
-  tcpSockets_ = static_cast<int>(parseBytes(value("BRAID_TCP_SOCKETS"), "BRAID_TCP_SOCKETS"));
-  if (tcpSockets_ < 1 || tcpSockets_ > 16) throw InvalidArgument("BRAID_TCP_SOCKETS must be 1..16");
+  tcpSockets_ = parseCount(value("BRAID_TCP_SOCKETS"), "BRAID_TCP_SOCKETS", 1, 16);
   chunkBytes_ = parseBytes(value("BRAID_CHUNK"), "BRAID_CHUNK");
   if (chunkBytes_ < 64) throw InvalidArgument("BRAID_CHUNK must be at least 64 bytes");
   logLevel_ = parseLogLevel(value("BRAID_DEBUG"));

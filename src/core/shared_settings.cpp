@@ -1,34 +1,23 @@
 #include "core/shared_settings.h"
 
+#include "core/digest.h"
 #include "core/env.h"
 #include "core/status_report.h"
 
 #include <braid/error.h>
 
 #include <cstring>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 
 namespace braid {
 namespace {
 
-// Digests only ever meet digests from the same build of Braid (the peer table is the
-// same struct on every rank), so std::hash, stable within one build, will do.
-std::uint64_t digestOf(const std::string& text) { return text.empty() ? 0 : std::hash<std::string>{}(text) | 1; }
+// 0 stands for "not set"; a digest that happens to be 0 must not say so.
+std::uint64_t digestOf(const std::string& text) { return fnv1a64(text) | 1; }
 
-std::uint64_t tuningFileDigest(const std::string& path) {
-  if (path.empty()) return 0;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  // Unreadable: loading it reports why; until then the path stands for it.
-  return digestOf(in ? contents.str() : "unreadable " + path);
-}
-
-// Throws when the ranks' values of `field` differ; `describe` names a value, given the
-// order in which it first appears.
+// Throws when the ranks' values of `field` differ. `describe` names a value, given its
+// place among the distinct values other than 0 (which means unset) as they first appear.
 void requireAgreement(const std::vector<PeerInfo>& peers, int rank, const std::string& setting,
                       std::uint64_t PeerInfo::*field,
                       const std::function<std::string(std::uint64_t, std::size_t)>& describe) {
@@ -43,8 +32,10 @@ void requireAgreement(const std::vector<PeerInfo>& peers, int rank, const std::s
   }
   if (values.size() < 2) return;
   std::string who;
+  std::size_t setSoFar = 0;
   for (std::size_t i = 0; i < values.size(); ++i)
-    who += std::string(i ? "; " : "") + "ranks " + rankList(ranksWith[i]) + " " + describe(values[i], i);
+    who += std::string(i ? "; " : "") + "ranks " + rankList(ranksWith[i]) + " " +
+           describe(values[i], values[i] == 0 ? 0 : ++setSoFar);
   throw InvalidArgument("rank " + std::to_string(rank) + ": ranks disagree on " + setting + " (" + who +
                             "): every rank of a communicator must use the same",
                         ErrorContext{rank, -1, "", ""});
@@ -52,15 +43,31 @@ void requireAgreement(const std::vector<PeerInfo>& peers, int rank, const std::s
 
 }  // namespace
 
-void describeSharedSettings(PeerInfo& me) {
-  const Env& env = Env::get();
-  me.checkLevel = static_cast<std::uint64_t>(env.checkLevel());
-  me.algoDigest = digestOf(env.value("BRAID_ALGO"));
-  me.tuningDigest = tuningFileDigest(env.value("BRAID_TUNING_FILE"));
-  me.chunkBytes = std::strcmp(env.source("BRAID_CHUNK"), "default") == 0 ? 0 : env.chunkBytes();
+OwnSettings describeSharedSettings(PeerInfo& me, int rank) {
+  OwnSettings own;
+  me.checkLevel = static_cast<std::uint64_t>(Env::get().checkLevel());
+  try {
+    own.tuner = readTunerSettings(rank);
+  } catch (const Error&) {
+    own.unreadable = std::current_exception();
+    me.settingsUnreadable = 1;
+    return own;
+  }
+  const TunerSettings& t = own.tuner;
+  me.algoDigest = t.overrides.empty() ? 0 : digestOf(t.overrides.canonical());
+  me.tuningDigest = t.tuning ? digestOf(tuningJson(*t.tuning)) : 0;
+  me.chunkBytes = t.userSlice.value_or(0);
+  return own;
 }
 
-void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank) {
+void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank, const OwnSettings& own) {
+  if (own.unreadable) std::rethrow_exception(own.unreadable);
+  std::vector<int> unreadable;
+  for (int r = 0; r < static_cast<int>(peers.size()); ++r)
+    if (peers[r].settingsUnreadable) unreadable.push_back(r);
+  if (!unreadable.empty())
+    throw InvalidArgument("rank " + std::to_string(rank) + ": ranks " + rankList(unreadable) + " could not read their "
+                          "BRAID_ALGO or BRAID_TUNING_FILE (their own errors say why)", ErrorContext{rank, -1, "", ""});
   const Env& env = Env::get();
   requireAgreement(peers, rank, "BRAID_CHECK", &PeerInfo::checkLevel, [](std::uint64_t v, std::size_t) {
     static const char* const names[] = {"off", "on", "full"};
@@ -68,11 +75,12 @@ void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank) {
   });
   auto variant = [](const char* none) {
     return [none](std::uint64_t v, std::size_t i) {
-      return v == 0 ? std::string(none) : "use variant #" + std::to_string(i + 1);
+      return v == 0 ? std::string(none) : "use variant #" + std::to_string(i);
     };
   };
-  requireAgreement(peers, rank, "BRAID_ALGO (this rank's: '" + env.value("BRAID_ALGO") + "')", &PeerInfo::algoDigest,
-                   variant("leave it unset"));
+  const bool algoSet = std::strcmp(env.source("BRAID_ALGO"), "default") != 0;
+  requireAgreement(peers, rank, std::string(algoSet ? env.source("BRAID_ALGO") : "BRAID_ALGO") + " (this rank's: '" +
+                       env.value("BRAID_ALGO") + "')", &PeerInfo::algoDigest, variant("leave it unset"));
   requireAgreement(peers, rank, "the contents of BRAID_TUNING_FILE (this rank's: '" +
                        env.value("BRAID_TUNING_FILE") + "')", &PeerInfo::tuningDigest, variant("use none"));
   requireAgreement(peers, rank, "BRAID_CHUNK", &PeerInfo::chunkBytes, [](std::uint64_t v, std::size_t) {

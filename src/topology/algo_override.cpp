@@ -150,6 +150,25 @@ bool AlgoOverride::allowed(Collective c, Algorithm a) const {
   return std::find(plainList_.begin(), plainList_.end(), a) != plainList_.end();
 }
 
+std::string AlgoOverride::canonical() const {
+  std::string out;
+  for (std::size_t c = 0; c < ranges_.size(); ++c) {
+    if (ranges_[c].empty()) continue;
+    std::vector<AlgoRange> sorted = ranges_[c];
+    std::sort(sorted.begin(), sorted.end(), [](const AlgoRange& a, const AlgoRange& b) { return a.lo < b.lo; });
+    out += std::string(spelling(static_cast<Collective>(c))) + ":";
+    for (const AlgoRange& r : sorted)
+      out += std::to_string(r.lo) + "-" + (r.hi == kNoUpperBound ? "" : std::to_string(r.hi)) + ":" +
+             toString(r.algorithm) + ",";
+    out.back() = ';';
+  }
+  std::vector<Algorithm> list = plainList_;
+  std::sort(list.begin(), list.end());
+  list.erase(std::unique(list.begin(), list.end()), list.end());
+  for (Algorithm a : list) out += std::string(toString(a)) + ",";
+  return out;
+}
+
 bool AlgoOverride::empty() const {
   return plainList_.empty() && std::all_of(ranges_.begin(), ranges_.end(), [](const auto& r) { return r.empty(); });
 }

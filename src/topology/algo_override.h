@@ -3,8 +3,9 @@
 //
 //   allreduce:0-64K:tree,64K-:ring;allgather:bruck
 //     rules separated by ';', each `collective:ranges`; ranges separated by ',', each
-//     `[LO-HI:]algo`. LO-HI is half-open [LO, HI) in bytes (0, 64, 64K, 1M, 2G; K/M/G
-//     are powers of 1024, any case); an empty HI means no upper bound; a bare algo
+//     `[LO-HI:]algo`. LO-HI is half-open [LO, HI) in bytes, written as every size in
+//     Braid is (core/byte_size.h: 0, 64, 64K, 1.5M, 2GiB; K/M/G are powers of 1024, any
+//     case); an empty HI means no upper bound; a bare algo
 //     covers every size. Sizes are the nccl-tests "size" of a call: the whole buffer
 //     for all-reduce, broadcast and reduce; count * ranks * element size for
 //     all-gather, reduce-scatter and all-to-all.
@@ -21,6 +22,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -53,6 +55,9 @@ class AlgoOverride {
   // Whether the tuner may pick `a` for `c` when no rule forces a choice.
   bool allowed(Collective c, Algorithm a) const;
   bool empty() const;
+  // The same text for overrides that mean the same, however they were written (case,
+  // blanks, units, order): what ranks compare to know they choose alike.
+  std::string canonical() const;
 
   const std::vector<AlgoRange>& ranges(Collective c) const { return ranges_[static_cast<std::size_t>(c)]; }
 

@@ -4,7 +4,10 @@
 
 #include <braid/error.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -110,7 +113,7 @@ Tuning loadTuning(const std::string& path) {
   return tuning;
 }
 
-void saveTuning(const std::string& path, const Tuning& tuning) {
+std::string tuningJson(const Tuning& tuning) {
   const CostModel& model = tuning.model;
   json doc;
   for (LinkClass c : kClasses)
@@ -125,10 +128,23 @@ void saveTuning(const std::string& path, const Tuning& tuning) {
                                {"bytes", m.bytes},
                                {"algorithm", toString(m.algorithm)},
                                {"us", m.us}});
-  std::ofstream out(path);
-  if (!out) throw SystemError("cannot write tuning file " + path + ": " + std::strerror(errno));
-  out << doc.dump(2) << '\n';
-  if (!out.flush()) throw SystemError("cannot write tuning file " + path + ": " + std::strerror(errno));
+  return doc.dump(2) + '\n';
+}
+
+void saveTuning(const std::string& path, const Tuning& tuning) {
+  const std::string temporary = path + ".tmp." + std::to_string(getpid());
+  auto fail = [&](const std::string& what) {
+    const std::string why = std::strerror(errno);
+    std::remove(temporary.c_str());
+    throw SystemError("cannot write tuning file " + path + ": " + what + ": " + why);
+  };
+  {
+    std::ofstream out(temporary);
+    if (!out) fail("creating " + temporary);
+    out << tuningJson(tuning);
+    if (!out.flush()) fail("writing " + temporary);
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) fail("renaming " + temporary + " over it");
 }
 
 }  // namespace braid

@@ -101,8 +101,20 @@ TEST_F(BraidrunTest, RanksThatSetBraidAlgoDifferentlyStopAtInitNamingWhich) {
   EXPECT_NE(r.exitCode, 0) << r.out;
   EXPECT_EQ(r.out.find("checks"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("ranks disagree on BRAID_ALGO (this rank's: '')"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("(ranks 0,1 leave it unset; ranks 2 use variant #2)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(ranks 0,1 leave it unset; ranks 2 use variant #1)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ranks disagree on BRAID_ALGO (this rank's: 'ring')"), std::string::npos) << r.err;
+}
+
+// A rank that cannot read its own BRAID_ALGO says why, and its peers, which could, do
+// not wait for it: they learn of it from the peer table.
+TEST_F(BraidrunTest, ARankWithABadBraidAlgoStopsTheJobAtInitSayingWhy) {
+  Result r = run({"-n", "3", "sh", "-c", "if [ \"$BRAID_RANK\" = 2 ]; then export BRAID_ALGO=bogus; fi; exec \"$0\" --quick",
+                  COLLECTIVE_CHECK_PATH},
+                 120s, {{"BRAID_TIMEOUT", "60s"}});
+  ASSERT_TRUE(r.finished) << r.err;
+  EXPECT_NE(r.exitCode, 0) << r.out;
+  EXPECT_NE(r.err.find("rank 2: BRAID_ALGO: unknown algorithm 'bogus'"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("BRAID_TIMEOUT"), std::string::npos) << r.err;
 }
 
 }  // namespace

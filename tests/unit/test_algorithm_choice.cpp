@@ -2,7 +2,6 @@
 // hosts still choose alike.
 #include "bootstrap/peer_table.h"
 #include "core/algorithm_choice.h"
-#include "scoped_env.h"
 
 #include <braid/error.h>
 #include <gtest/gtest.h>
@@ -16,8 +15,6 @@
 
 namespace braid {
 namespace {
-
-using testing::ScopedEnv;
 
 constexpr std::size_t M = 1024 * 1024;
 
@@ -35,8 +32,8 @@ std::vector<PeerInfo> table(int perHost, const std::vector<double>& networkGBps)
   return peers;
 }
 
-double ringUs(const std::vector<PeerInfo>& peers, int rank) {
-  return makeAlgorithmChoice(peers, rank).tuner->predictUs(Collective::AllReduce, Algorithm::Ring, 256 * M, 4 * M);
+double ringUs(const std::vector<PeerInfo>& peers, const TunerSettings& settings = {}) {
+  return makeAlgorithmChoice(peers, settings).tuner->predictUs(Collective::AllReduce, Algorithm::Ring, 256 * M, 4 * M);
 }
 
 TEST(LinkSpeeds, TheJobTakesTheSlowestHostOfEachLinkAndIgnoresUnknowns) {
@@ -46,29 +43,39 @@ TEST(LinkSpeeds, TheJobTakesTheSlowestHostOfEachLinkAndIgnoresUnknowns) {
   EXPECT_EQ(slowestOf({{0, 0}, {0, 0}}).networkGBps, 0);
 }
 
-TEST(AlgorithmChoice, RanksOnUnlikeHostsPriceTheNetworkAlikeAtItsSlowest) {
-  ScopedEnv noFile("BRAID_TUNING_FILE", nullptr);
+TEST(AlgorithmChoice, RanksOnUnlikeHostsPriceTheNetworkAtItsSlowest) {
+  // What every rank builds from this table, whatever its own host: before, each rank
+  // priced the network with its own NIC.
   const std::vector<PeerInfo> mixed = table(2, {50, 12.5});
-  // Each rank used to price the network with its own NIC: ranks 0 and 2 disagreed.
-  EXPECT_EQ(ringUs(mixed, 0), ringUs(mixed, 2));
-  EXPECT_EQ(ringUs(mixed, 0), ringUs(table(2, {12.5, 12.5}), 0));
-  EXPECT_GT(ringUs(mixed, 0), ringUs(table(2, {50, 50}), 0));
+  EXPECT_EQ(ringUs(mixed), ringUs(table(2, {12.5, 12.5})));
+  EXPECT_GT(ringUs(mixed), ringUs(table(2, {50, 50})));
   // No host knew its NIC: the built-in cost.
   const double builtIn = CostModel::defaults().link(LinkClass::Network).gbPerSec;
-  EXPECT_EQ(ringUs(table(2, {0, 0}), 0), ringUs(table(2, {builtIn, 0}), 0));
+  EXPECT_EQ(ringUs(table(2, {0, 0})), ringUs(table(2, {builtIn, 0})));
+}
+
+TEST(AlgorithmChoice, ATuningFilesLinkCostsStandWhateverTheHostsReport) {
+  TunerSettings fromFile;
+  fromFile.tuningFile = "tuning.json";
+  fromFile.tuning = Tuning{};
+  fromFile.tuning->model.links[static_cast<std::size_t>(LinkClass::Network)].gbPerSec = 3;
+  EXPECT_EQ(ringUs(table(2, {50, 50}), fromFile), ringUs(table(2, {12.5, 12.5}), fromFile));
+  EXPECT_GT(ringUs(table(2, {50, 50}), fromFile), ringUs(table(2, {12.5, 12.5})));
+  EXPECT_EQ(costModels(fromFile, {}).source, "BRAID_TUNING_FILE=tuning.json");
 }
 
 TEST(AlgorithmChoice, NvlinkIsPricedAtTheSlowestHostsToo) {
-  ScopedEnv noFile("BRAID_TUNING_FILE", nullptr);
-  std::vector<PeerInfo> peers = table(2, {0});
-  for (int r = 0; r < 2; ++r) peers[r].gpu = r, peers[r].nvlinkDomain = 0;
-  auto gpuRingUs = [&](double a, double b) {
-    peers[0].nvlinkGBps = a;
-    peers[1].nvlinkGBps = b;
-    return makeAlgorithmChoice(peers, 1).gpuTuner->predictUs(Collective::AllReduce, Algorithm::Ring, 256 * M, 4 * M);
+  // Two hosts of two ranks, each pair on two GPUs joined by NVLink.
+  std::vector<PeerInfo> peers = table(2, {0, 0});
+  for (int r = 0; r < 4; ++r) peers[r].gpu = r % 2, peers[r].nvlinkDomain = 0;
+  auto gpuAllGatherUs = [&](double hostA, double hostB) {
+    for (int r = 0; r < 4; ++r) peers[r].nvlinkGBps = r < 2 ? hostA : hostB;
+    // One rank per node talks over the network; the other step is NVLink's.
+    return makeAlgorithmChoice(peers, {}).gpuTuner->predictUs(Collective::AllGather, Algorithm::Hierarchical,
+                                                              256 * M, 4 * M);
   };
-  EXPECT_EQ(gpuRingUs(450, 50), gpuRingUs(50, 50));
-  EXPECT_GT(gpuRingUs(450, 50), gpuRingUs(450, 450));
+  EXPECT_EQ(gpuAllGatherUs(450, 50), gpuAllGatherUs(50, 50));
+  EXPECT_GT(gpuAllGatherUs(450, 50), gpuAllGatherUs(450, 450));
 }
 
 TEST(AlgorithmChoice, ARankDescribesItsHostsLinkSpeedsAndNoGpuWithoutOne) {

@@ -17,7 +17,9 @@ TEST(ByteSize, BinaryUnitsInEitherCaseWithOptionalBOrIB) {
   EXPECT_EQ(parseByteSize("64KB"), 64u << 10);
   EXPECT_EQ(parseByteSize("4MiB"), 4u << 20);
   EXPECT_EQ(parseByteSize("2g"), std::uint64_t{2} << 30);
-  EXPECT_EQ(parseByteSize("2Gb"), std::uint64_t{2} << 30);
+  EXPECT_EQ(parseByteSize("2Gb"), std::uint64_t{2} << 30);  // "b" is bytes here too, never bits
+  EXPECT_EQ(parseByteSize("4mib"), 4u << 20);
+  EXPECT_EQ(parseByteSize("4KIB"), 4u << 10);
 }
 
 TEST(ByteSize, FractionsOfAUnitRoundDownToWholeBytes) {
@@ -26,11 +28,12 @@ TEST(ByteSize, FractionsOfAUnitRoundDownToWholeBytes) {
   EXPECT_EQ(parseByteSize("0.001K"), 1u);  // 1.024 bytes
   EXPECT_EQ(parseByteSize("2.9"), 2u);
   EXPECT_EQ(parseByteSize("0.999999999G"), (std::uint64_t{1} << 30) - 2);
+  EXPECT_EQ(parseByteSize("0.99999999999999G"), (std::uint64_t{1} << 30) - 2);  // digits past 9 are dropped
 }
 
 TEST(ByteSize, RejectsWhatIsNotASize) {
   for (const char* bad : {"", "K", "B", ".", "5.", "-1", "+1", " 1", "1 ", "1KK", "1iB", "1T", "1e3", "0x10", "1.2.3",
-                          "1.0000000001K", "lots"})
+                          "1Bi", "1KBB", "lots"})
     EXPECT_EQ(parseByteSize(bad), std::nullopt) << "'" << bad << "'";
 }
 
@@ -39,6 +42,8 @@ TEST(ByteSize, RejectsSizesPast63Bits) {
   EXPECT_EQ(parseByteSize("8589934592G"), std::nullopt);  // 2^63
   EXPECT_EQ(parseByteSize("17179869184G"), std::nullopt);
   EXPECT_EQ(parseByteSize("999999999999999999"), 999999999999999999u);
+  EXPECT_EQ(parseByteSize("9223372036854775807"), 9223372036854775807u);  // 2^63 - 1
+  EXPECT_EQ(parseByteSize("9223372036854775808"), std::nullopt);
   EXPECT_EQ(parseByteSize("9999999999999999999"), std::nullopt);
   EXPECT_EQ(parseByteSize("99999999999999999999999"), std::nullopt);
 }

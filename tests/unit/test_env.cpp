@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <string>
+
 namespace braid {
 namespace {
 
@@ -24,6 +27,32 @@ TEST(Env, ParseBytesRejectsUnknownUnitsAndOverflowNamingTheSetting) {
       EXPECT_NE(std::string(e.what()).find("BRAID_CHUNK"), std::string::npos) << e.what();
     }
   }
+}
+
+// The message Env gives for `name`=`value`, "" when it accepts it.
+std::string refusalOf(const char* name, const char* value) {
+  setenv(name, value, 1);
+  std::string why;
+  try {
+    Env::reload();
+  } catch (const InvalidArgument& e) {
+    why = e.what();
+  }
+  unsetenv(name);
+  Env::reload();
+  return why;
+}
+
+TEST(Env, CountsAreWholeNumbersInTheirRange) {
+  EXPECT_EQ(refusalOf("BRAID_TCP_SOCKETS", "16"), "");
+  for (const char* bad : {"1.5", "0", "17", "4294967298", "2K", "-1", " 2"})
+    EXPECT_EQ(refusalOf("BRAID_TCP_SOCKETS", bad),
+              std::string("BRAID_TCP_SOCKETS: '") + bad + "' is not a whole number from 1 to 16") << bad;
+}
+
+TEST(Env, SizesReadFractionsOfAUnit) {
+  EXPECT_EQ(parseBytes("1.5M", "X"), 3u << 19);
+  EXPECT_EQ(refusalOf("BRAID_CHUNK", "0.5K"), "");
 }
 
 }  // namespace

@@ -2,11 +2,13 @@
 // refuse together, naming the setting and who holds which value.
 #include "bootstrap/peer_table.h"
 #include "core/shared_settings.h"
+#include "topology/tuning_file.h"
 #include "scoped_env.h"
 
 #include <braid/error.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -27,7 +29,7 @@ std::vector<PeerInfo> ranks(int n) {
 // The message of the refusal, "" when the table is accepted.
 std::string refusal(const std::vector<PeerInfo>& peers, int rank) {
   try {
-    requireSharedSettings(peers, rank);
+    requireSharedSettings(peers, rank, OwnSettings{});
   } catch (const InvalidArgument& e) {
     return e.what();
   }
@@ -41,7 +43,7 @@ TEST(SharedSettings, RanksThatSetBraidAlgoDifferentlyAreRefusedNamingWho) {
   peers[3].algoDigest = 77;
   const std::string why = refusal(peers, 1);
   EXPECT_NE(why.find("rank 1: ranks disagree on BRAID_ALGO (this rank's: '')"), std::string::npos) << why;
-  EXPECT_NE(why.find("(ranks 0-2 leave it unset; ranks 3 use variant #2)"), std::string::npos) << why;
+  EXPECT_NE(why.find("(ranks 0-2 leave it unset; ranks 3 use variant #1)"), std::string::npos) << why;
 }
 
 TEST(SharedSettings, RanksThatCheckCallsDifferentlyAreRefused) {
@@ -66,37 +68,95 @@ TEST(SharedSettings, RanksWithDifferentChunksOrTuningFilesAreRefused) {
   EXPECT_NE(why.find("ranks disagree on the contents of BRAID_TUNING_FILE"), std::string::npos) << why;
 }
 
+// This process's PeerInfo under the settings in force.
+PeerInfo described() {
+  PeerInfo me;
+  describeSharedSettings(me, 0);
+  return me;
+}
+
 TEST(SharedSettings, ARankDescribesItsOwnSettings) {
-  const std::string path = ::testing::TempDir() + "braid_shared_settings_tuning.json";
-  PeerInfo unset, set, edited;
-  {
-    ScopedEnv check("BRAID_CHECK", nullptr);
-    ScopedEnv algo("BRAID_ALGO", nullptr);
-    ScopedEnv chunk("BRAID_CHUNK", nullptr);
-    ScopedEnv file("BRAID_TUNING_FILE", nullptr);
-    describeSharedSettings(unset);
-  }
+  ScopedEnv check("BRAID_CHECK", nullptr);
+  ScopedEnv algo("BRAID_ALGO", nullptr);
+  ScopedEnv chunk("BRAID_CHUNK", nullptr);
+  ScopedEnv file("BRAID_TUNING_FILE", nullptr);
+  const PeerInfo unset = described();
   EXPECT_EQ(unset.checkLevel, 1u);  // on, the default
   EXPECT_EQ(unset.algoDigest, 0u);
   EXPECT_EQ(unset.chunkBytes, 0u);
   EXPECT_EQ(unset.tuningDigest, 0u);
-  std::ofstream(path) << "{}";
-  {
-    ScopedEnv check("BRAID_CHECK", "full");
-    ScopedEnv algo("BRAID_ALGO", "allreduce=ring");
-    ScopedEnv chunk("BRAID_CHUNK", "256K");
-    ScopedEnv file("BRAID_TUNING_FILE", path);
-    describeSharedSettings(set);
-    std::ofstream(path) << "{ }";  // the same path, other contents
-    describeSharedSettings(edited);
-  }
+  ScopedEnv full("BRAID_CHECK", "full");
+  ScopedEnv ring("BRAID_ALGO", "ring");
+  ScopedEnv slice("BRAID_CHUNK", "256K");
+  const PeerInfo set = described();
   EXPECT_EQ(set.checkLevel, 2u);
   EXPECT_NE(set.algoDigest, 0u);
   EXPECT_EQ(set.chunkBytes, 256u * 1024);
-  EXPECT_NE(set.tuningDigest, 0u);
-  EXPECT_NE(edited.tuningDigest, set.tuningDigest);
-  EXPECT_EQ(edited.algoDigest, set.algoDigest);
-  std::remove(path.c_str());
+}
+
+TEST(SharedSettings, AlgoTextThatMeansTheSameAgrees) {
+  auto digest = [](const char* text) {
+    ScopedEnv algo("BRAID_ALGO", text);
+    return described().algoDigest;
+  };
+  EXPECT_EQ(digest("ring,tree"), digest(" Tree , RING "));
+  EXPECT_EQ(digest("allreduce:0-64K:tree,64K-:ring"), digest("AllReduce:64k-:ring,0-65536:tree"));
+  EXPECT_NE(digest("ring,tree"), digest("ring"));
+  EXPECT_NE(digest("allreduce:0-64K:tree,64K-:ring"), digest("allreduce:0-32K:tree,32K-:ring"));
+  EXPECT_EQ(digest(" "), 0u);  // overrides nothing: as if unset
+}
+
+TEST(SharedSettings, TuningFilesAgreeByWhatTheyHoldNotHowTheyAreSpaced) {
+  const std::string dir = ::testing::TempDir();
+  Tuning tuning;
+  tuning.model.reduceGBps = 3.5;
+  saveTuning(dir + "braid_shared_a.json", tuning);
+  std::string squeezed = tuningJson(tuning);  // the same JSON without its blanks
+  squeezed.erase(std::remove_if(squeezed.begin(), squeezed.end(), [](char c) { return c == ' ' || c == '\n'; }),
+                 squeezed.end());
+  std::ofstream(dir + "braid_shared_b.json") << squeezed;
+  auto digest = [&](const std::string& name) {
+    ScopedEnv file("BRAID_TUNING_FILE", dir + name);
+    return described().tuningDigest;
+  };
+  EXPECT_NE(digest("braid_shared_a.json"), 0u);
+  EXPECT_EQ(digest("braid_shared_a.json"), digest("braid_shared_b.json"));
+  tuning.model.reduceGBps = 4;
+  saveTuning(dir + "braid_shared_b.json", tuning);
+  EXPECT_NE(digest("braid_shared_a.json"), digest("braid_shared_b.json"));
+  std::remove((dir + "braid_shared_a.json").c_str());
+  std::remove((dir + "braid_shared_b.json").c_str());
+}
+
+TEST(SharedSettings, AnAliasIsNamedAsTheUserSetIt) {
+  ScopedEnv unsetAlgo("BRAID_ALGO", nullptr);
+  ScopedEnv alias("NCCL_ALGO", "ring");
+  std::vector<PeerInfo> peers = ranks(2);
+  peers[0] = described();
+  peers[0].rank = 0;
+  peers[1].checkLevel = peers[0].checkLevel;
+  const std::string why = refusal(peers, 0);
+  EXPECT_NE(why.find("ranks disagree on NCCL_ALGO (this rank's: 'ring') (ranks 0 use variant #1; ranks 1 leave it unset)"),
+            std::string::npos) << why;
+}
+
+TEST(SharedSettings, ARankThatCannotReadItsSettingsSaysWhyAndTheOthersNameIt) {
+  ScopedEnv file("BRAID_TUNING_FILE", ::testing::TempDir() + "braid_no_such_tuning_file.json");
+  std::vector<PeerInfo> peers = ranks(3);
+  const OwnSettings mine = describeSharedSettings(peers[1], 1);
+  peers[1].rank = 1;
+  ASSERT_TRUE(mine.unreadable);
+  EXPECT_EQ(peers[1].settingsUnreadable, 1u);
+  for (PeerInfo& p : peers) p.checkLevel = peers[1].checkLevel;
+  try {
+    requireSharedSettings(peers, 1, mine);
+    ADD_FAILURE() << "rank 1 went on without its tuning file";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 1: BRAID_TUNING_FILE: "), std::string::npos) << e.what();
+  }
+  const std::string why = refusal(peers, 2);
+  EXPECT_NE(why.find("rank 2: ranks 1 could not read their BRAID_ALGO or BRAID_TUNING_FILE"), std::string::npos)
+      << why;
 }
 
 TEST(SharedSettings, APeerTableWithAnUnknownCheckLevelIsRefused) {

@@ -70,20 +70,22 @@ void printTable(const braid::Tuner& tuner, const braid::CostModel& model, const 
 void printDecisions(const Options& o) {
   const braid::Topology topo = topologyInForce(o);
   const int perNode = o.ranksPerNode.value_or(o.ranks);
-  // As the communicator builds its tuners (core/algorithm_choice), from this topology.
-  braid::TunerSettings s = braid::tunerSettings(braid::linkSpeedsOf(topo), -1);
+  // As the communicator builds its tuners (core/algorithm_choice), with this topology's
+  // link speeds (a job takes the slowest of its hosts').
+  const braid::TunerSettings s = braid::readTunerSettings(-1);
+  const braid::CostModels models = braid::costModels(s, braid::linkSpeedsOf(topo));
   const std::vector<braid::RankPlacement> placements = spreadPlacements(topo, o.ranks, perNode);
-  const braid::Tuner tuner(s.tuning.model, placements, s.overrides, s.userSlice, std::move(s.tuning.measured));
+  const braid::Tuner tuner(models.host, placements, s.overrides, s.userSlice, models.measured);
 
   std::printf("# tuner decisions: %d ranks, %d per node (%d nodes), topology %s (%zu NUMA nodes)\n", o.ranks, perNode,
               (o.ranks + perNode - 1) / perNode, topo.hostName.c_str(), topo.numaNodes.size());
-  printTable(tuner, s.tuning.model, s.modelSource, kHostLinks);
+  printTable(tuner, models.host, models.source, kHostLinks);
   if (topo.gpus.empty()) return;
   // As the communicator prices calls that run on the GPUs (BRAID_CUDA_IPC=1).
-  const braid::Tuner gpuTuner(s.gpuModel, placements, s.overrides, s.userSlice, {}, braid::BufferSpace::Gpu);
+  const braid::Tuner gpuTuner(models.gpu, placements, s.overrides, s.userSlice, {}, braid::BufferSpace::Gpu);
   std::printf("\n# calls on GPU buffers that run on the GPUs: rank r on GPU r mod %zu of its node\n",
               topo.gpus.size());
-  printTable(gpuTuner, s.gpuModel, "the GPU model from " + s.modelSource, kGpuLinks);
+  printTable(gpuTuner, models.gpu, "the GPU model from " + models.source, kGpuLinks);
 }
 
 }  // namespace probe

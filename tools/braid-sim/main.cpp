@@ -134,6 +134,8 @@ int run(int argc, char** argv) {
     }
     std::string value = argv[++i];
     const std::optional<std::uint64_t> size = parseByteSize(value);
+    // Counts are written as sizes are ("4K" ranks), but whole.
+    const bool count = size && value.find('.') == std::string::npos;
     if (arg == "--coll") {
       auto c = parseCollective(value);
       if (!c) {
@@ -143,15 +145,15 @@ int run(int argc, char** argv) {
       setup.collective = *c;
     } else if (arg == "--algo") {
       algo = value;
-    } else if (arg == "--ranks" && size && *size >= 1 && *size <= 1 << 20) {
+    } else if (arg == "--ranks" && count && *size >= 1 && *size <= 1 << 20) {
       setup.ranks = static_cast<int>(*size);
       haveRanks = true;
     } else if (arg == "--bytes" && size) {
       setup.bytes = *size;
       haveBytes = true;
-    } else if (arg == "--ranks-per-node" && size && *size >= 1 && *size <= 1 << 20) {
+    } else if (arg == "--ranks-per-node" && count && *size >= 1 && *size <= 1 << 20) {
       setup.ranksPerNode = static_cast<int>(*size);
-    } else if (arg == "--dtype-bytes" && size && *size >= 1 && *size <= 64) {
+    } else if (arg == "--dtype-bytes" && count && *size >= 1 && *size <= 64) {
       setup.dtypeBytes = *size;
     } else if (arg == "--chunk" && size && *size >= 1) {
       setup.chunkBytes = *size;

@@ -3,7 +3,6 @@
 #include "algorithms/sim_cost.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <memory>
 #include <vector>

@@ -2,6 +2,7 @@
 
 #include <braid/error.h>
 
+#include "core/digest.h"
 #include "core/env.h"
 
 #include <netinet/in.h>
@@ -41,11 +42,7 @@ Span laneSpan(std::uint64_t seq, std::uint64_t bytes, int lane, int k, std::uint
   return {pos, end - pos};
 }
 
-std::uint64_t tagHash(const std::string& tag) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : tag) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
+std::uint64_t tagHash(const std::string& tag) { return fnv1a64(tag); }
 
 }  // namespace tcp
 

@@ -60,7 +60,7 @@ struct Hello {
 };
 static_assert(sizeof(Hello) == 40);
 
-// FNV-1a: a stable hash, so both ends agree on it without sending the whole tag.
+// A stable digest (fnv1a64), so both ends agree on it without sending the whole tag.
 std::uint64_t tagHash(const std::string& tag);
 
 }  // namespace tcp
