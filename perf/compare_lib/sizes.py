@@ -7,7 +7,7 @@ number, then optionally K, M or G, then optionally B or iB, in any case.
 import re
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-_SIZE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(?:([KMG])(?:IB)?)?B?")
+_SIZE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(?:([KMG])(?:IB|B)?|B)?")
 
 
 def parse_size(text):
@@ -22,7 +22,7 @@ def parse_size(text):
 
 
 def parse_sizes(text):
-    return [parse_size(s) for s in text.split(",") if s.strip()]
+    return [parse_size(s.strip()) for s in text.split(",") if s.strip()]
 
 
 def format_size(n):

@@ -31,7 +31,8 @@ wire::Parsed<PeerInfo> parsePeerInfo(wire::Bytes bytes, int rank) {
     return P::refuse("a GPU or NVLink domain out of range");
   if (!(p.networkGBps >= 0 && p.networkGBps <= kMaxGBps) || !(p.nvlinkGBps >= 0 && p.nvlinkGBps <= kMaxGBps))
     return P::refuse("a link speed that is negative, not a number or beyond any link");
-  if (p.checkLevel > 2 || p.settingsUnreadable > 1) return P::refuse("an unknown BRAID_CHECK level or settings state");
+  if (p.checkLevel > 2 || p.cudaIpc > 1 || p.settingsUnreadable > 1)
+    return P::refuse("an unknown BRAID_CHECK level, BRAID_CUDA_IPC value or settings state");
   return P{p};
 }
 

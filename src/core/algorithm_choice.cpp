@@ -1,11 +1,11 @@
 #include "core/algorithm_choice.h"
 
+#include "core/digest.h"
 #include "core/env.h"
 #include "core/log.h"
 #include "braid/error.h"
 
 #include <cstring>
-#include <functional>
 #include <string>
 
 namespace braid {
@@ -19,7 +19,7 @@ constexpr int kUnlistedGpuIds = 1 << 15;
 int gpuId(const Topology& topo, const std::string& busId) {
   const int listed = gpuIndexOf(topo, busId);
   if (listed >= 0) return listed;
-  return kUnlistedGpuIds + static_cast<int>(std::hash<std::string>{}(canonicalBusId(busId)) % kUnlistedGpuIds);
+  return kUnlistedGpuIds + static_cast<int>(fnv1a64(canonicalBusId(busId)) % kUnlistedGpuIds);
 }
 
 }  // namespace

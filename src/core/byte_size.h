@@ -7,7 +7,6 @@
 //
 // Header-only and free of the rest of Braid, so that the perf tools and the baselines,
 // which link only the public library or nothing, read sizes the same way.
-#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -40,8 +39,10 @@ inline std::optional<std::uint64_t> parseByteSize(std::string_view text) {
     anyDigit = true;
   }
   if (!anyDigit) return std::nullopt;
+  // ASCII only: std::toupper follows the locale, and under a Turkish one 'i' is not 'I'.
   auto upper = [&](std::size_t i) {
-    return i < text.size() ? static_cast<char>(std::toupper(static_cast<unsigned char>(text[i]))) : '\0';
+    const char c = i < text.size() ? text[i] : '\0';
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
   };
   int shift = 0;
   switch (upper(at)) {
@@ -50,11 +51,9 @@ inline std::optional<std::uint64_t> parseByteSize(std::string_view text) {
     case 'G': shift = 30; break;
     default: break;
   }
-  if (shift) {
-    ++at;
-    if (upper(at) == 'I' && upper(at + 1) == 'B') at += 2;
-  }
-  if (upper(at) == 'B' && at + 1 == text.size()) ++at;
+  if (shift) ++at;
+  if (shift && upper(at) == 'I' && upper(at + 1) == 'B') at += 2;
+  else if (upper(at) == 'B') ++at;
   if (at != text.size()) return std::nullopt;
   if (whole > (kMax >> shift)) return std::nullopt;
   // fraction < fractionScale <= 10^9 < 2^30: shifted by at most 30, it fits in 64 bits;

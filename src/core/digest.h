@@ -7,7 +7,7 @@
 namespace braid {
 
 inline std::uint64_t fnv1a64(std::string_view bytes) {
-  std::uint64_t h = 1469598103934665603ull;
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a's 64-bit offset basis
   for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
   return h;
 }

@@ -34,7 +34,7 @@ void requireAgreement(const std::vector<PeerInfo>& peers, int rank, const std::s
   std::string who;
   std::size_t setSoFar = 0;
   for (std::size_t i = 0; i < values.size(); ++i)
-    who += std::string(i ? "; " : "") + "ranks " + rankList(ranksWith[i]) + " " +
+    who += std::string(i ? "; " : "") + (ranksWith[i].size() == 1 ? "rank " : "ranks ") + rankList(ranksWith[i]) + ": " +
            describe(values[i], values[i] == 0 ? 0 : ++setSoFar);
   throw InvalidArgument("rank " + std::to_string(rank) + ": ranks disagree on " + setting + " (" + who +
                             "): every rank of a communicator must use the same",
@@ -46,6 +46,7 @@ void requireAgreement(const std::vector<PeerInfo>& peers, int rank, const std::s
 OwnSettings describeSharedSettings(PeerInfo& me, int rank) {
   OwnSettings own;
   me.checkLevel = static_cast<std::uint64_t>(Env::get().checkLevel());
+  me.cudaIpc = Env::get().cudaIpc() ? 1 : 0;
   try {
     own.tuner = readTunerSettings(rank);
   } catch (const Error&) {
@@ -66,25 +67,29 @@ void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank, const O
   for (int r = 0; r < static_cast<int>(peers.size()); ++r)
     if (peers[r].settingsUnreadable) unreadable.push_back(r);
   if (!unreadable.empty())
-    throw InvalidArgument("rank " + std::to_string(rank) + ": ranks " + rankList(unreadable) + " could not read their "
-                          "BRAID_ALGO or BRAID_TUNING_FILE (their own errors say why)", ErrorContext{rank, -1, "", ""});
+    throw InvalidArgument("rank " + std::to_string(rank) + ": " + (unreadable.size() == 1 ? "rank " : "ranks ") +
+                              rankList(unreadable) + " could not read BRAID_ALGO or BRAID_TUNING_FILE (its own error "
+                              "says why)", ErrorContext{rank, unreadable.size() == 1 ? unreadable[0] : -1, "", ""});
   const Env& env = Env::get();
   requireAgreement(peers, rank, "BRAID_CHECK", &PeerInfo::checkLevel, [](std::uint64_t v, std::size_t) {
     static const char* const names[] = {"off", "on", "full"};
-    return std::string("use ") + (v < 3 ? names[v] : "an unknown level");
+    return std::string(v < 3 ? names[v] : "an unknown level");
   });
+  // It decides where calls on GPU buffers run, and so which tuner picks their algorithm.
+  requireAgreement(peers, rank, "BRAID_CUDA_IPC", &PeerInfo::cudaIpc,
+                   [](std::uint64_t v, std::size_t) { return std::to_string(v); });
   auto variant = [](const char* none) {
     return [none](std::uint64_t v, std::size_t i) {
-      return v == 0 ? std::string(none) : "use variant #" + std::to_string(i);
+      return v == 0 ? std::string(none) : "variant #" + std::to_string(i);
     };
   };
   const bool algoSet = std::strcmp(env.source("BRAID_ALGO"), "default") != 0;
   requireAgreement(peers, rank, std::string(algoSet ? env.source("BRAID_ALGO") : "BRAID_ALGO") + " (this rank's: '" +
-                       env.value("BRAID_ALGO") + "')", &PeerInfo::algoDigest, variant("leave it unset"));
+                       env.value("BRAID_ALGO") + "')", &PeerInfo::algoDigest, variant("unset"));
   requireAgreement(peers, rank, "the contents of BRAID_TUNING_FILE (this rank's: '" +
-                       env.value("BRAID_TUNING_FILE") + "')", &PeerInfo::tuningDigest, variant("use none"));
+                       env.value("BRAID_TUNING_FILE") + "')", &PeerInfo::tuningDigest, variant("none"));
   requireAgreement(peers, rank, "BRAID_CHUNK", &PeerInfo::chunkBytes, [](std::uint64_t v, std::size_t) {
-    return v == 0 ? std::string("leave it unset") : "use " + std::to_string(v) + " bytes";
+    return v == 0 ? std::string("unset") : std::to_string(v) + " bytes";
   });
 }
 

@@ -55,8 +55,9 @@ class AlgoOverride {
   // Whether the tuner may pick `a` for `c` when no rule forces a choice.
   bool allowed(Collective c, Algorithm a) const;
   bool empty() const;
-  // The same text for overrides that mean the same, however they were written (case,
-  // blanks, units, order): what ranks compare to know they choose alike.
+  // One text for overrides written differently (case, blanks, units, the order of
+  // ranges or of a list): what ranks compare to know they choose alike. Overrides that
+  // act alike but say it otherwise ("0-64K:ring,64K-:ring" and "ring") still differ.
   std::string canonical() const;
 
   const std::vector<AlgoRange>& ranges(Collective c) const { return ranges_[static_cast<std::size_t>(c)]; }

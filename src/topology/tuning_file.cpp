@@ -4,11 +4,13 @@
 
 #include <braid/error.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -132,7 +134,14 @@ std::string tuningJson(const Tuning& tuning) {
 }
 
 void saveTuning(const std::string& path, const Tuning& tuning) {
-  const std::string temporary = path + ".tmp." + std::to_string(getpid());
+  // The file a symlink names is the one replaced (the link stays), and it keeps its
+  // permissions (a group-writable file shared by a team stays so).
+  std::error_code unresolved;
+  const std::filesystem::path resolved = std::filesystem::weakly_canonical(path, unresolved);
+  const std::string target = unresolved ? path : resolved.string();
+  struct stat old {};
+  const bool existed = ::stat(target.c_str(), &old) == 0;
+  const std::string temporary = target + ".tmp." + std::to_string(getpid());
   auto fail = [&](const std::string& what) {
     const std::string why = std::strerror(errno);
     std::remove(temporary.c_str());
@@ -144,7 +153,8 @@ void saveTuning(const std::string& path, const Tuning& tuning) {
     out << tuningJson(tuning);
     if (!out.flush()) fail("writing " + temporary);
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) fail("renaming " + temporary + " over it");
+  if (existed && ::chmod(temporary.c_str(), old.st_mode & 07777) != 0) fail("giving " + temporary + " its permissions");
+  if (std::rename(temporary.c_str(), target.c_str()) != 0) fail("renaming " + temporary + " over it");
 }
 
 }  // namespace braid

@@ -53,12 +53,13 @@ struct Tuning {
 // or algorithm, or holds a bandwidth, time or count that is not positive or a
 // latency/overhead that is negative.
 Tuning loadTuning(const std::string& path);
-// Writes every field, to a temporary file renamed over `path`, so a job starting
-// meanwhile reads the old file or the new one, never half of one. Throws SystemError
-// when the file cannot be written.
+// Writes every field, to a temporary file renamed over `path` (over the file it links
+// to, if a symlink; with the old file's permissions), so a job starting meanwhile reads
+// the old file or the new one, never half of one. Throws SystemError when the file
+// cannot be written.
 void saveTuning(const std::string& path, const Tuning& tuning);
 // The JSON that saveTuning writes: the same for equal tunings, however their files
-// were spaced or ordered.
+// were spaced or their keys ordered (the order of measured rows counts).
 std::string tuningJson(const Tuning& tuning);
 
 }  // namespace braid

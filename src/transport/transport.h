@@ -29,10 +29,10 @@ struct PeerInfo {
   int package = -1, numa = -1;  // where this rank runs, for the tuner; -1 when unknown
   int gpu = -1, nvlinkDomain = -1;  // its GPU at init (RankPlacement); -1 when none or unknown
   double networkGBps = 0, nvlinkGBps = 0;  // its host's LinkSpeeds; 0 when unknown
-  // Settings every rank must share (core/shared_settings.h): BRAID_CHECK, digests of
-  // BRAID_ALGO and of the tuning file's contents (0: none), BRAID_CHUNK (0: unset), and
-  // 1 in `settingsUnreadable` when this rank could not read them.
-  std::uint64_t checkLevel = 0, algoDigest = 0, tuningDigest = 0, chunkBytes = 0, settingsUnreadable = 0;
+  // Settings every rank must share (core/shared_settings.h): BRAID_CHECK, BRAID_CUDA_IPC,
+  // digests of BRAID_ALGO and of the tuning file's contents (0: none), BRAID_CHUNK (0:
+  // unset), and 1 in `settingsUnreadable` when this rank could not read them.
+  std::uint64_t checkLevel = 0, cudaIpc = 0, algoDigest = 0, tuningDigest = 0, chunkBytes = 0, settingsUnreadable = 0;
   std::array<std::array<unsigned char, kEndpointBytes>, kMaxTransports> endpoint{};
 };
 

@@ -101,7 +101,7 @@ TEST_F(BraidrunTest, RanksThatSetBraidAlgoDifferentlyStopAtInitNamingWhich) {
   EXPECT_NE(r.exitCode, 0) << r.out;
   EXPECT_EQ(r.out.find("checks"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("ranks disagree on BRAID_ALGO (this rank's: '')"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("(ranks 0,1 leave it unset; ranks 2 use variant #1)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(ranks 0,1: unset; rank 2: variant #1)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ranks disagree on BRAID_ALGO (this rank's: 'ring')"), std::string::npos) << r.err;
 }
 
@@ -114,7 +114,8 @@ TEST_F(BraidrunTest, ARankWithABadBraidAlgoStopsTheJobAtInitSayingWhy) {
   ASSERT_TRUE(r.finished) << r.err;
   EXPECT_NE(r.exitCode, 0) << r.out;
   EXPECT_NE(r.err.find("rank 2: BRAID_ALGO: unknown algorithm 'bogus'"), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("BRAID_TIMEOUT"), std::string::npos) << r.err;
+  // The peers' own account: they learned it from the peer table, not from a dead socket.
+  EXPECT_NE(r.err.find(": rank 2 could not read BRAID_ALGO or BRAID_TUNING_FILE"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -6,7 +6,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "perf"))
-from compare_lib.sizes import parse_size  # noqa: E402
+from compare_lib.sizes import parse_size, parse_sizes  # noqa: E402
 
 
 class SizeGrammar(unittest.TestCase):
@@ -20,8 +20,12 @@ class SizeGrammar(unittest.TestCase):
                                ("0.999999999G", (1 << 30) - 2), ("0.9999999999G", (1 << 30) - 2)]:
             self.assertEqual(parse_size(text), expected, text)
 
+    def test_lists_may_have_blanks_between_sizes(self):
+        self.assertEqual(parse_sizes("8, 1M ,16M"), [8, 1 << 20, 16 << 20])
+
     def test_refuses_what_is_not_a_size(self):
-        for text in ["", "K", "B", ".", "5.", "-1", "+1", " 1", "1 ", "1KK", "1iB", "1T", "1e3", "0x10", "1.2.3"]:
+        for text in ["", "K", "B", ".", "5.", "-1", "+1", " 1", "1 ", "1KK", "1iB", "1T", "1e3", "0x10", "1.2.3",
+                     "64KiBB", "1BB"]:
             with self.assertRaises(ValueError, msg=text):
                 parse_size(text)
 

@@ -1,6 +1,7 @@
 // Run under braidrun: every collective x datatype x op x size, in and out of place,
 // checked element by element against values computed independently on each rank.
 // Exits non-zero (and names the first mismatches) if anything is wrong.
+#include "core/byte_size.h"
 #include <braid/braid.h>
 
 #include "algorithms/collective.h"
@@ -229,7 +230,7 @@ int main(int argc, char** argv) {
   Options opt;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--large" && i + 1 < argc) opt.large = std::stoull(argv[++i]);
+    if (a == "--large" && i + 1 < argc && parseByteSize(argv[i + 1])) opt.large = *parseByteSize(argv[++i]);
     else if (a == "--quick") opt.allTypes = false;
     else if (a == "--hosts" && i + 1 < argc) opt.posedHosts = std::atoi(argv[++i]);
     else {

@@ -33,7 +33,7 @@ TEST(ByteSize, FractionsOfAUnitRoundDownToWholeBytes) {
 
 TEST(ByteSize, RejectsWhatIsNotASize) {
   for (const char* bad : {"", "K", "B", ".", "5.", "-1", "+1", " 1", "1 ", "1KK", "1iB", "1T", "1e3", "0x10", "1.2.3",
-                          "1Bi", "1KBB", "lots"})
+                          "1Bi", "1KBB", "64KiBB", "1BB", "lots"})
     EXPECT_EQ(parseByteSize(bad), std::nullopt) << "'" << bad << "'";
 }
 

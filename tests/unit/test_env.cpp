@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 namespace braid {
@@ -31,6 +32,8 @@ TEST(Env, ParseBytesRejectsUnknownUnitsAndOverflowNamingTheSetting) {
 
 // The message Env gives for `name`=`value`, "" when it accepts it.
 std::string refusalOf(const char* name, const char* value) {
+  const char* was = std::getenv(name);
+  const std::optional<std::string> old = was ? std::optional<std::string>(was) : std::nullopt;
   setenv(name, value, 1);
   std::string why;
   try {
@@ -38,7 +41,8 @@ std::string refusalOf(const char* name, const char* value) {
   } catch (const InvalidArgument& e) {
     why = e.what();
   }
-  unsetenv(name);
+  if (old) setenv(name, old->c_str(), 1);
+  else unsetenv(name);
   Env::reload();
   return why;
 }

@@ -43,7 +43,7 @@ TEST(SharedSettings, RanksThatSetBraidAlgoDifferentlyAreRefusedNamingWho) {
   peers[3].algoDigest = 77;
   const std::string why = refusal(peers, 1);
   EXPECT_NE(why.find("rank 1: ranks disagree on BRAID_ALGO (this rank's: '')"), std::string::npos) << why;
-  EXPECT_NE(why.find("(ranks 0-2 leave it unset; ranks 3 use variant #1)"), std::string::npos) << why;
+  EXPECT_NE(why.find("(ranks 0-2: unset; rank 3: variant #1)"), std::string::npos) << why;
 }
 
 TEST(SharedSettings, RanksThatCheckCallsDifferentlyAreRefused) {
@@ -52,15 +52,22 @@ TEST(SharedSettings, RanksThatCheckCallsDifferentlyAreRefused) {
   EXPECT_EQ(refusal(peers, 2), "");
   peers[1].checkLevel = 2;
   const std::string why = refusal(peers, 2);
-  EXPECT_NE(why.find("rank 2: ranks disagree on BRAID_CHECK (ranks 0,2 use on; ranks 1 use full)"), std::string::npos)
+  EXPECT_NE(why.find("rank 2: ranks disagree on BRAID_CHECK (ranks 0,2: on; rank 1: full)"), std::string::npos)
       << why;
+}
+
+TEST(SharedSettings, RanksThatRunGpuCallsInDifferentPlacesAreRefused) {
+  std::vector<PeerInfo> peers = ranks(2);
+  peers[1].cudaIpc = 1;
+  const std::string why = refusal(peers, 0);
+  EXPECT_NE(why.find("ranks disagree on BRAID_CUDA_IPC (rank 0: 0; rank 1: 1)"), std::string::npos) << why;
 }
 
 TEST(SharedSettings, RanksWithDifferentChunksOrTuningFilesAreRefused) {
   std::vector<PeerInfo> peers = ranks(2);
   peers[0].chunkBytes = 1 << 20;
   std::string why = refusal(peers, 0);
-  EXPECT_NE(why.find("ranks disagree on BRAID_CHUNK (ranks 0 use 1048576 bytes; ranks 1 leave it unset)"),
+  EXPECT_NE(why.find("ranks disagree on BRAID_CHUNK (rank 0: 1048576 bytes; rank 1: unset)"),
             std::string::npos) << why;
   peers[0].chunkBytes = 0;
   peers[1].tuningDigest = 5;
@@ -136,7 +143,7 @@ TEST(SharedSettings, AnAliasIsNamedAsTheUserSetIt) {
   peers[0].rank = 0;
   peers[1].checkLevel = peers[0].checkLevel;
   const std::string why = refusal(peers, 0);
-  EXPECT_NE(why.find("ranks disagree on NCCL_ALGO (this rank's: 'ring') (ranks 0 use variant #1; ranks 1 leave it unset)"),
+  EXPECT_NE(why.find("ranks disagree on NCCL_ALGO (this rank's: 'ring') (rank 0: variant #1; rank 1: unset)"),
             std::string::npos) << why;
 }
 
@@ -155,7 +162,7 @@ TEST(SharedSettings, ARankThatCannotReadItsSettingsSaysWhyAndTheOthersNameIt) {
     EXPECT_NE(std::string(e.what()).find("rank 1: BRAID_TUNING_FILE: "), std::string::npos) << e.what();
   }
   const std::string why = refusal(peers, 2);
-  EXPECT_NE(why.find("rank 2: ranks 1 could not read their BRAID_ALGO or BRAID_TUNING_FILE"), std::string::npos)
+  EXPECT_NE(why.find("rank 2: rank 1 could not read BRAID_ALGO or BRAID_TUNING_FILE"), std::string::npos)
       << why;
 }
 

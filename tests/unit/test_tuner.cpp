@@ -6,10 +6,13 @@
 
 #include <braid/error.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <iterator>
 #include <fstream>
 #include <string>
 
@@ -281,6 +284,25 @@ TEST(TunerTuningFile, SaveThenLoadGivesTheSameModel) {
   }
   EXPECT_EQ(back.reduceGBps, 11);
   EXPECT_EQ(back.stepOverheadUs, 0.05);
+}
+
+TEST(TunerTuningFile, SavingReplacesTheFileALinkNamesAndKeepsItsPermissions) {
+  const std::string dir = tempPath("save_dir");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directory(dir);
+  const std::string file = dir + "/shared.json", link = dir + "/tuning.json";
+  writeFile(file, "{}");
+  ASSERT_EQ(::chmod(file.c_str(), 0664), 0);
+  std::filesystem::create_symlink("shared.json", link);
+  Tuning saved;
+  saved.model.reduceGBps = 7;
+  saveTuning(link, saved);
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(loadTuning(file).model.reduceGBps, 7);
+  EXPECT_EQ(std::filesystem::status(file).permissions(), std::filesystem::perms(0664));
+  // Nothing else is left behind: the temporary was renamed.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 2);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TunerTuningFile, MissingFieldsKeepDefaults) {

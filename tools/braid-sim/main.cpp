@@ -134,8 +134,9 @@ int run(int argc, char** argv) {
     }
     std::string value = argv[++i];
     const std::optional<std::uint64_t> size = parseByteSize(value);
-    // Counts are written as sizes are ("4K" ranks), but whole.
-    const bool count = size && value.find('.') == std::string::npos;
+    // Counts are whole numbers, digits only.
+    const bool count = size && !value.empty() && value.size() <= 9 &&
+                       value.find_first_not_of("0123456789") == std::string::npos;
     if (arg == "--coll") {
       auto c = parseCollective(value);
       if (!c) {
