@@ -208,18 +208,11 @@ void CommunicatorImpl::checkCallsMatch(const CallDesc& mine) {
   execBuffers_.signature = signature;
   if (std::all_of(calls_.begin(), calls_.end(), [&](const CallDesc& d) { return d == mine; })) return;
 
-  std::vector<std::pair<CallDesc, std::vector<int>>> groups;
-  int other = -1;
-  for (int r = 0; r < size_; ++r) {
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == calls_[r]; });
-    if (it == groups.end()) groups.push_back({calls_[r], {r}});
-    else it->second.push_back(r);
-    if (other < 0 && !(calls_[r] == mine)) other = r;
-  }
   std::string who;
-  for (const auto& [desc, ranks] : groups)
-    who += std::string(who.empty() ? "" : "; ") + (ranks.size() == 1 ? "rank " : "ranks ") + rankList(ranks) +
-           " called " + toString(desc);
+  for (const auto& [desc, ranks] : groupRanks(size_, [&](int r) { return calls_[r]; }))
+    who += (who.empty() ? "" : "; ") + namedRanks(ranks) + " called " + toString(desc);
+  int other = 0;
+  while (calls_[other] == mine) ++other;  // some rank differs: not all matched above
   std::string message = "rank " + std::to_string(rank_) + ": ranks disagree on collective call #" +
                         std::to_string(mine.seq) + " (found by BRAID_CHECK=full before any data moved): " + who;
   ErrorContext ctx{rank_, other, peers_[other].hostName, ""};

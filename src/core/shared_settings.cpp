@@ -21,21 +21,12 @@ std::uint64_t digestOf(const std::string& text) { return fnv1a64(text) | 1; }
 void requireAgreement(const std::vector<PeerInfo>& peers, int rank, const std::string& setting,
                       std::uint64_t PeerInfo::*field,
                       const std::function<std::string(std::uint64_t, std::size_t)>& describe) {
-  std::vector<std::uint64_t> values;
-  std::vector<std::vector<int>> ranksWith;
-  for (int r = 0; r < static_cast<int>(peers.size()); ++r) {
-    const std::uint64_t v = peers[r].*field;
-    std::size_t i = 0;
-    while (i < values.size() && values[i] != v) ++i;
-    if (i == values.size()) values.push_back(v), ranksWith.emplace_back();
-    ranksWith[i].push_back(r);
-  }
-  if (values.size() < 2) return;
+  const auto groups = groupRanks(static_cast<int>(peers.size()), [&](int r) { return peers[r].*field; });
+  if (groups.size() < 2) return;
   std::string who;
   std::size_t setSoFar = 0;
-  for (std::size_t i = 0; i < values.size(); ++i)
-    who += std::string(i ? "; " : "") + (ranksWith[i].size() == 1 ? "rank " : "ranks ") + rankList(ranksWith[i]) + ": " +
-           describe(values[i], values[i] == 0 ? 0 : ++setSoFar);
+  for (const auto& [value, ranks] : groups)
+    who += (who.empty() ? "" : "; ") + namedRanks(ranks) + ": " + describe(value, value == 0 ? 0 : ++setSoFar);
   throw InvalidArgument("rank " + std::to_string(rank) + ": ranks disagree on " + setting + " (" + who +
                             "): every rank of a communicator must use the same",
                         ErrorContext{rank, -1, "", ""});
@@ -67,8 +58,7 @@ void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank, const O
   for (int r = 0; r < static_cast<int>(peers.size()); ++r)
     if (peers[r].settingsUnreadable) unreadable.push_back(r);
   if (!unreadable.empty())
-    throw InvalidArgument("rank " + std::to_string(rank) + ": " + (unreadable.size() == 1 ? "rank " : "ranks ") +
-                              rankList(unreadable) + " could not read BRAID_ALGO or BRAID_TUNING_FILE (its own error "
+    throw InvalidArgument("rank " + std::to_string(rank) + ": " + namedRanks(unreadable) + " could not read BRAID_ALGO or BRAID_TUNING_FILE (its own error "
                               "says why)", ErrorContext{rank, unreadable.size() == 1 ? unreadable[0] : -1, "", ""});
   const Env& env = Env::get();
   requireAgreement(peers, rank, "BRAID_CHECK", &PeerInfo::checkLevel, [](std::uint64_t v, std::size_t) {

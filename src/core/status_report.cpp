@@ -1,7 +1,6 @@
 #include "core/status_report.h"
 
 #include <cstdio>
-#include <utility>
 
 namespace braid {
 namespace {
@@ -57,25 +56,25 @@ std::string rankList(const std::vector<int>& ranks) {
   return out;
 }
 
+std::string namedRanks(const std::vector<int>& ranks) {
+  return (ranks.size() == 1 ? "rank " : "ranks ") + rankList(ranks);
+}
+
 std::string statusReport(int self, const CallDesc* current, const std::vector<StatusBoard::Answer>& answers,
                          const std::vector<std::string>& hosts, int askedMs) {
-  std::vector<std::pair<std::string, std::vector<int>>> groups;  // in order of first rank
   std::vector<int> pids(answers.size(), 0);
-  for (int r = 0; r < static_cast<int>(answers.size()); ++r) {
-    if (r == self) continue;
+  auto describeRank = [&](int r) {
     const auto& a = answers[r];
-    std::string text;
-    if (a.link == StatusBoard::Link::Gone) text = "gone: its status link closed without a goodbye (process exited or was killed)";
-    else if (a.link == StatusBoard::Link::Left && a.answered)
-      text = describe(a.record, current) + "; it has since destroyed its communicator", pids[r] = a.record.pid;
-    else if (a.link == StatusBoard::Link::Left) text = "has destroyed its communicator";
-    else if (!a.answered) text = "did not answer within " + std::to_string(askedMs) + " ms (gone or hung)";
-    else text = describe(a.record, current), pids[r] = a.record.pid;
-    auto it = groups.begin();
-    while (it != groups.end() && it->first != text) ++it;
-    if (it == groups.end()) groups.emplace_back(text, std::vector<int>{r});
-    else it->second.push_back(r);
-  }
+    if (a.link == StatusBoard::Link::Gone)
+      return std::string("gone: its status link closed without a goodbye (process exited or was killed)");
+    if (a.link == StatusBoard::Link::Left && !a.answered) return std::string("has destroyed its communicator");
+    if (!a.answered) return "did not answer within " + std::to_string(askedMs) + " ms (gone or hung)";
+    pids[r] = a.record.pid;
+    if (a.link == StatusBoard::Link::Left)
+      return describe(a.record, current) + "; it has since destroyed its communicator";
+    return describe(a.record, current);
+  };
+  const auto groups = groupRanks(static_cast<int>(answers.size()), describeRank, self);
   if (groups.empty()) return "";
   std::string out = "\n  what the other ranks were doing";
   out += current ? " (asked when " + toString(*current) + " failed here):" : " (asked when send/recv failed here):";
@@ -86,7 +85,7 @@ std::string statusReport(int self, const CallDesc* current, const std::vector<St
       if (pids[r] > 0) out += ", pid " + std::to_string(pids[r]);
       out += "): " + text;
     } else {
-      out += "\n    ranks " + rankList(ranks) + ": " + text;
+      out += "\n    " + namedRanks(ranks) + ": " + text;
     }
   }
   return out;
