@@ -26,6 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
       FUZZ_CHECK(p.rank == r);
       // What the communicator does with an entry: its strings as C strings.
       FUZZ_CHECK(std::strlen(p.hostId) < sizeof p.hostId && std::strlen(p.hostName) < sizeof p.hostName);
+      // A peer's setup error is printed as it came: one line of printable ASCII.
+      FUZZ_CHECK(std::strlen(p.setupError) < sizeof p.setupError);
+      for (const char* c = p.setupError; *c; ++c) FUZZ_CHECK(*c >= 0x20 && *c <= 0x7e);
       // What the tuner prices with, and the settings it compares: in range.
       FUZZ_CHECK(p.networkGBps >= 0 && p.networkGBps <= 1e6 && p.nvlinkGBps >= 0 && p.nvlinkGBps <= 1e6);
       FUZZ_CHECK(p.checkLevel <= 2);

@@ -13,6 +13,12 @@ constexpr int kMaxPlacementId = 1 << 16;
 constexpr double kMaxGBps = 1e6;
 
 bool terminated(const char* s, std::size_t cap) { return std::memchr(s, '\0', cap) != nullptr; }
+// A terminated string that is printed as it came: no control characters, ASCII only.
+bool printable(const char* s) {
+  for (; *s; ++s)
+    if (*s < 0x20 || *s > 0x7e) return false;
+  return true;
+}
 
 }  // namespace
 
@@ -31,8 +37,9 @@ wire::Parsed<PeerInfo> parsePeerInfo(wire::Bytes bytes, int rank) {
     return P::refuse("a GPU or NVLink domain out of range");
   if (!(p.networkGBps >= 0 && p.networkGBps <= kMaxGBps) || !(p.nvlinkGBps >= 0 && p.nvlinkGBps <= kMaxGBps))
     return P::refuse("a link speed that is negative, not a number or beyond any link");
-  if (p.checkLevel > 2 || p.cudaIpc > 1 || p.settingsUnreadable > 1)
-    return P::refuse("an unknown BRAID_CHECK level, BRAID_CUDA_IPC value or settings state");
+  if (p.checkLevel > 2 || p.cudaIpc > 1) return P::refuse("an unknown BRAID_CHECK level or BRAID_CUDA_IPC value");
+  if (!terminated(p.setupError, sizeof p.setupError) || !printable(p.setupError))
+    return P::refuse("a setup error that is not one line of printable text");
   return P{p};
 }
 

@@ -7,6 +7,7 @@
 #include "core/host_identity.h"
 #include "core/log.h"
 #include "core/op_signature.h"
+#include "core/setup_failure.h"
 #include "core/shared_settings.h"
 #include "core/status_report.h"
 
@@ -33,36 +34,42 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   log::setRank(rank);
   const Env& env = Env::get();
   check_ = env.checkLevel();
-  transports_ = makeTransports();
-  bootstrap_ = std::make_unique<Bootstrap>(id, rank, size);
-
   PeerInfo me;
   me.rank = rank;
   me.pid = static_cast<int>(getpid());
   std::strncpy(me.hostId, hostIdentity().c_str(), sizeof me.hostId - 1);
   std::strncpy(me.hostName, hostName().c_str(), sizeof me.hostName - 1);
-  describeRank(me, device_->currentGpuBusId());
-  const OwnSettings settings = describeSharedSettings(me, rank);
+  // What fails from here to the gather is told to the peers through it (SetupFailure).
+  SetupFailure setup;
+  TunerSettings settings;
+  setup.attempt(me, [&] { env.requireValid(rank); });
+  setup.attempt(me, [&] { settings = describeSharedSettings(me, rank); });
+  setup.attempt(me, [&] { transports_ = makeTransports(); });
+  bootstrap_ = std::make_unique<Bootstrap>(id, rank, size);
+
+  setup.attempt(me, [&] { describeRank(me, device_->currentGpuBusId()); });
   TransportContext ctx;
   ctx.rank = rank;
   ctx.size = size;
   ctx.commTag = bootstrap_->commTag();
   ctx.secret = bootstrap_->secret();
   ctx.bootstrap = bootstrap_.get();
-  for (std::size_t t = 0; t < transports_.size(); ++t) transports_[t]->publish(ctx, me.endpoint[t].data());
+  for (std::size_t t = 0; t < transports_.size(); ++t)
+    setup.attempt(me, [&] { transports_[t]->publish(ctx, me.endpoint[t].data()); });
 
   // Decoded, not cast: a peer's strings and ids are checked before anything prints them.
   std::vector<unsigned char> gathered(static_cast<std::size_t>(size) * sizeof me);
   bootstrap_->allGather(&me, sizeof me, gathered.data());
   peers_ = decodePeerTable(gathered, size, rank);
+  setup.raise(peers_, rank);
   ctx.peers = &peers_;
   for (int r = 0; r < size; ++r) {
     if (std::strncmp(peers_[r].hostId, me.hostId, sizeof me.hostId) != 0) continue;
     if (r < rank) ++localRank_;
     if (r != rank) ++localSize_;
   }
-  requireSharedSettings(peers_, rank, settings);
-  choice_ = makeAlgorithmChoice(peers_, settings.tuner);
+  requireSharedSettings(peers_, rank);
+  choice_ = makeAlgorithmChoice(peers_, settings);
 
   // Each peer goes to the first transport, in priority order, that can reach it.
   connections_.resize(static_cast<std::size_t>(size));

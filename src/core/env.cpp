@@ -101,21 +101,45 @@ int parseCount(const std::string& text, const char* what, int lo, int hi) {
 
 }  // namespace
 
+template <class Parse>
+auto Env::read(const char* name, Parse parse) {
+  try {
+    return parse(value(name));
+  } catch (const InvalidArgument& e) {
+    problems_.push_back({source(name), e.what()});
+    return parse(find(name)->defaultValue);
+  }
+}
+
 Env::Env() {
-  timeout_ = parseDuration(value("BRAID_TIMEOUT"), "BRAID_TIMEOUT");
+  timeout_ = read("BRAID_TIMEOUT", [](const std::string& v) { return parseDuration(v, "BRAID_TIMEOUT"); });
   transports_ = value("BRAID_TRANSPORTS");
   socketIfname_ = value("BRAID_SOCKET_IFNAME");
-  shmBufferBytes_ = parseBytes(value("BRAID_SHM_BUFFER"), "BRAID_SHM_BUFFER");
-  if (shmBufferBytes_ < 4096) throw InvalidArgument("BRAID_SHM_BUFFER must be at least 4K");
-  tcpSockets_ = parseCount(value("BRAID_TCP_SOCKETS"), "BRAID_TCP_SOCKETS", 1, 16);
-  chunkBytes_ = parseBytes(value("BRAID_CHUNK"), "BRAID_CHUNK");
-  if (chunkBytes_ < 64) throw InvalidArgument("BRAID_CHUNK must be at least 64 bytes");
+  shmBufferBytes_ = read("BRAID_SHM_BUFFER", [](const std::string& v) {
+    const std::uint64_t bytes = parseBytes(v, "BRAID_SHM_BUFFER");
+    if (bytes < 4096) throw InvalidArgument("BRAID_SHM_BUFFER: '" + v + "' is less than 4K");
+    return static_cast<std::size_t>(bytes);
+  });
+  tcpSockets_ = read("BRAID_TCP_SOCKETS", [](const std::string& v) { return parseCount(v, "BRAID_TCP_SOCKETS", 1, 16); });
+  chunkBytes_ = read("BRAID_CHUNK", [](const std::string& v) {
+    const std::uint64_t bytes = parseBytes(v, "BRAID_CHUNK");
+    if (bytes < 64) throw InvalidArgument("BRAID_CHUNK: '" + v + "' is less than 64 bytes");
+    return static_cast<std::size_t>(bytes);
+  });
   logLevel_ = parseLogLevel(value("BRAID_DEBUG"));
   hostId_ = value("BRAID_HOST_ID");
-  checkLevel_ = parseCheckLevel(value("BRAID_CHECK"));
-  const std::string ipc = value("BRAID_CUDA_IPC");
-  if (ipc != "0" && ipc != "1") throw InvalidArgument("BRAID_CUDA_IPC=" + ipc + ": expected 0 or 1");
-  cudaIpc_ = ipc == "1";
+  checkLevel_ = read("BRAID_CHECK", parseCheckLevel);
+  cudaIpc_ = read("BRAID_CUDA_IPC", [](const std::string& v) {
+    if (v != "0" && v != "1") throw InvalidArgument("BRAID_CUDA_IPC: '" + v + "' is neither 0 nor 1");
+    return v == "1";
+  });
+}
+
+void Env::requireValid(int rank) const {
+  if (problems_.empty()) return;
+  const std::string& why = problems_.front().message;
+  if (rank < 0) throw InvalidArgument(why);
+  throw InvalidArgument("rank " + std::to_string(rank) + ": " + why, ErrorContext{rank, -1, "", ""});
 }
 
 const Env& Env::get() {

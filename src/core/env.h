@@ -19,9 +19,20 @@ struct Setting {
 // How much ranks verify that they make the same calls (BRAID_CHECK).
 enum class CheckLevel { Off, On, Full };
 
+// The settings are read leniently: a value that does not parse is set aside (its default
+// stands in) and kept as a problem, so that reading never throws. A communicator checks
+// them before it joins (requireValid), through its peers: a rank whose settings are bad
+// still takes part in the peer-table gather and tells the others why, so the job stops
+// at once on every rank instead of leaving the others to wait until BRAID_TIMEOUT.
 class Env {
  public:
-  // The process-wide settings, read once on first use.
+  // A value that could not be used: the variable as the user set it, and why.
+  struct Problem {
+    std::string variable;  // "BRAID_CHUNK", or the alias that was set ("NCCL_DEBUG")
+    std::string message;
+  };
+
+  // The process-wide settings, read once on first use. Never throws.
   static const Env& get();
   // Re-reads the environment (tests change variables between communicators).
   static void reload();
@@ -42,14 +53,23 @@ class Env {
   CheckLevel checkLevel() const { return checkLevel_; }
   bool cudaIpc() const { return cudaIpc_; }
 
+  // The values that did not parse, in table order; empty when all did.
+  const std::vector<Problem>& problems() const { return problems_; }
+  // Throws InvalidArgument for the first problem, "rank R: " first when rank >= 0.
+  void requireValid(int rank) const;
+
  private:
   Env();
+  // parse(value), or parse(default) with the problem kept when the value is refused.
+  template <class Parse>
+  auto read(const char* name, Parse parse);
   std::chrono::milliseconds timeout_;
   std::string transports_, socketIfname_, hostId_;
   std::size_t shmBufferBytes_, chunkBytes_;
   int tcpSockets_, logLevel_;
   CheckLevel checkLevel_;
   bool cudaIpc_;
+  std::vector<Problem> problems_;
 };
 
 // Parses "4M", "512K", "1G", "123" into bytes; throws InvalidArgument naming `what`.

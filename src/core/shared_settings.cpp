@@ -34,32 +34,17 @@ void requireAgreement(const std::vector<PeerInfo>& peers, int rank, const std::s
 
 }  // namespace
 
-OwnSettings describeSharedSettings(PeerInfo& me, int rank) {
-  OwnSettings own;
+TunerSettings describeSharedSettings(PeerInfo& me, int rank) {
   me.checkLevel = static_cast<std::uint64_t>(Env::get().checkLevel());
   me.cudaIpc = Env::get().cudaIpc() ? 1 : 0;
-  try {
-    own.tuner = readTunerSettings(rank);
-  } catch (const Error&) {
-    own.unreadable = std::current_exception();
-    me.settingsUnreadable = 1;
-    return own;
-  }
-  const TunerSettings& t = own.tuner;
+  TunerSettings t = readTunerSettings(rank);
   me.algoDigest = t.overrides.empty() ? 0 : digestOf(t.overrides.canonical());
   me.tuningDigest = t.tuning ? digestOf(tuningJson(*t.tuning)) : 0;
   me.chunkBytes = t.userSlice.value_or(0);
-  return own;
+  return t;
 }
 
-void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank, const OwnSettings& own) {
-  if (own.unreadable) std::rethrow_exception(own.unreadable);
-  std::vector<int> unreadable;
-  for (int r = 0; r < static_cast<int>(peers.size()); ++r)
-    if (peers[r].settingsUnreadable) unreadable.push_back(r);
-  if (!unreadable.empty())
-    throw InvalidArgument("rank " + std::to_string(rank) + ": " + namedRanks(unreadable) + " could not read BRAID_ALGO or BRAID_TUNING_FILE (its own error "
-                              "says why)", ErrorContext{rank, unreadable.size() == 1 ? unreadable[0] : -1, "", ""});
+void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank) {
   const Env& env = Env::get();
   requireAgreement(peers, rank, "BRAID_CHECK", &PeerInfo::checkLevel, [](std::uint64_t v, std::size_t) {
     static const char* const names[] = {"off", "on", "full"};

@@ -8,27 +8,19 @@
 #include "core/algorithm_choice.h"
 #include "transport/transport.h"
 
-#include <exception>
 #include <vector>
 
 namespace braid {
 
-// This rank's settings, as read once before the peer table is gathered: what the ranks
-// compare is what each then uses.
-struct OwnSettings {
-  TunerSettings tuner;
-  std::exception_ptr unreadable;  // why this rank could not read them, if it could not
-};
+// Reads this rank's settings once, before the peer table is gathered (what the ranks
+// compare is what each then uses), and puts them into `me`: BRAID_CHECK and
+// BRAID_CUDA_IPC from Env, the others as readTunerSettings() parsed them, so text that
+// means the same (case, blanks, a file's spacing) agrees. Throws InvalidArgument for a
+// setting it cannot read.
+TunerSettings describeSharedSettings(PeerInfo& me, int rank);
 
-// Reads this rank's settings and puts them into `me`: BRAID_CHECK from Env, the others
-// as readTunerSettings() parsed them, so text that means the same (case, blanks, a
-// file's spacing) agrees. A setting it cannot read is marked in `me` rather than
-// thrown, so every rank learns of it and all refuse together.
-OwnSettings describeSharedSettings(PeerInfo& me, int rank);
-
-// Throws why this rank could not read its settings; else InvalidArgument when another
-// rank could not, or when the ranks' settings differ, naming the setting and which
-// ranks hold which value.
-void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank, const OwnSettings& own);
+// InvalidArgument when the ranks' settings differ, naming the setting and which ranks
+// hold which value.
+void requireSharedSettings(const std::vector<PeerInfo>& peers, int rank);
 
 }  // namespace braid

@@ -31,8 +31,10 @@ struct PeerInfo {
   double networkGBps = 0, nvlinkGBps = 0;  // its host's LinkSpeeds; 0 when unknown
   // Settings every rank must share (core/shared_settings.h): BRAID_CHECK, BRAID_CUDA_IPC,
   // digests of BRAID_ALGO and of the tuning file's contents (0: none), BRAID_CHUNK (0:
-  // unset), and 1 in `settingsUnreadable` when this rank could not read them.
-  std::uint64_t checkLevel = 0, cudaIpc = 0, algoDigest = 0, tuningDigest = 0, chunkBytes = 0, settingsUnreadable = 0;
+  // unset).
+  std::uint64_t checkLevel = 0, cudaIpc = 0, algoDigest = 0, tuningDigest = 0, chunkBytes = 0;
+  // Why this rank failed before the gather, one line of printable ASCII ("": it did not).
+  char setupError[232] = {};
   std::array<std::array<unsigned char, kEndpointBytes>, kMaxTransports> endpoint{};
 };
 

@@ -115,7 +115,28 @@ TEST_F(BraidrunTest, ARankWithABadBraidAlgoStopsTheJobAtInitSayingWhy) {
   EXPECT_NE(r.exitCode, 0) << r.out;
   EXPECT_NE(r.err.find("rank 2: BRAID_ALGO: unknown algorithm 'bogus'"), std::string::npos) << r.err;
   // The peers' own account: they learned it from the peer table, not from a dead socket.
-  EXPECT_NE(r.err.find(": rank 2 could not read BRAID_ALGO or BRAID_TUNING_FILE"), std::string::npos) << r.err;
+  for (int peer : {0, 1})
+    EXPECT_NE(r.err.find("rank " + std::to_string(peer) + ": the communicator cannot be set up: rank 2 failed before "
+                         "the ranks connected (BRAID_ALGO: unknown algorithm 'bogus'"), std::string::npos) << r.err;
+}
+
+// The same for a setting read before the rank joins the rendezvous at all (Env's), and
+// with a launcher that leaves the other ranks running: they must not wait for it.
+TEST_F(BraidrunTest, ARankWithABadChunkSizeStopsTheJobAtInitSayingWhy) {
+  Result r = run({"-n", "3", "sh", "-c",
+                  "if [ \"$BRAID_RANK\" = 1 ]; then export BRAID_CHUNK=lots; fi; \"$0\" --quick; code=$?; "
+                  "echo \"rank $BRAID_RANK exit $code\" >&2; exit $code",
+                  COLLECTIVE_CHECK_PATH},
+                 120s, {{"BRAID_TIMEOUT", "60s"}});
+  ASSERT_TRUE(r.finished) << r.err;
+  EXPECT_NE(r.exitCode, 0) << r.out;
+  EXPECT_NE(r.err.find("rank 1: BRAID_CHUNK: 'lots' is not a size"), std::string::npos) << r.err;
+  for (int peer : {0, 2}) {
+    EXPECT_NE(r.err.find("rank " + std::to_string(peer) + ": the communicator cannot be set up: rank 1 failed before "
+                         "the ranks connected (BRAID_CHUNK: 'lots' is not a size"), std::string::npos) << r.err;
+    // Each ended on its own account, not because the launcher killed it.
+    EXPECT_NE(r.err.find("rank " + std::to_string(peer) + " exit 3"), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace

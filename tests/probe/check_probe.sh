@@ -107,4 +107,9 @@ expect_error "--topo: $tmp/bad.json: topology JSON: host_name" "$probe" --decisi
 expect_error "--topo: topology file '$tmp/missing.json' cannot be read" "$probe" --topo "$tmp/missing.json"
 expect_error "braidrun -n N" "$probe" --calibrate "$tmp/alone.json"
 expect_error "--ranks: 'lots'" "$probe" --decisions --ranks lots
+# A setting a communicator would refuse: --env still lists the values, and says which.
+expect_error "BRAID_CHUNK: 'lots' is not a size" env BRAID_CHUNK=lots "$probe" --decisions
+expect_error "BRAID_CHECK: 'maybe' is not one of" env BRAID_CHECK=maybe "$probe" --env
+BRAID_CHECK=maybe "$probe" --env > "$tmp/env.txt" 2> /dev/null || true
+grep -q "^BRAID_CHECK *= 'maybe'" "$tmp/env.txt" || fail "--env hid a bad value"
 echo "braid-probe checks passed"

@@ -35,9 +35,10 @@ std::string refusalOf(const char* name, const char* value) {
   const char* was = std::getenv(name);
   const std::optional<std::string> old = was ? std::optional<std::string>(was) : std::nullopt;
   setenv(name, value, 1);
+  Env::reload();  // never throws: the problem is kept
   std::string why;
   try {
-    Env::reload();
+    Env::get().requireValid(-1);
   } catch (const InvalidArgument& e) {
     why = e.what();
   }

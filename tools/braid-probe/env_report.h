@@ -2,6 +2,8 @@
 // --env: every BRAID_* setting, or (--markdown) the README's table of them.
 namespace probe {
 
-void printEnv(bool markdown);
+// Without --markdown, the values in force, then (on stderr) each value that did not
+// parse; false when there was one.
+bool printEnv(bool markdown);
 
 }  // namespace probe

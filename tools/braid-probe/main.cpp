@@ -7,6 +7,8 @@
 #include "topology_report.h"
 #include "transports_report.h"
 
+#include "core/env.h"
+
 #include <braid/version.h>
 
 #include <cstdio>
@@ -15,27 +17,32 @@
 
 namespace {
 
-void run(const probe::Options& o) {
+// Whether the report went through (false: it printed why not).
+bool run(const probe::Options& o) {
+  // Reports that act on the settings take none that a communicator would refuse.
+  if (o.report != probe::Report::Env && o.report != probe::Report::Version && o.report != probe::Report::Help)
+    braid::Env::get().requireValid(-1);
   switch (o.report) {
     case probe::Report::Topology: {
       const braid::Topology topo = probe::topologyInForce(o);
       if (o.json) std::printf("%s\n", braid::toJson(topo).c_str());
       else probe::printTopology(stdout, topo);
-      return;
+      return true;
     }
     case probe::Report::Transports:
       // BRAID_RANK is braidrun's launcher variable, not a setting: Env does not own it.
       if (std::getenv("BRAID_RANK")) probe::printTransportsInUse();
       else probe::printTransportModel(o);
-      return;
-    case probe::Report::Decisions: probe::printDecisions(o); return;
-    case probe::Report::Calibrate: probe::calibrate(o.tuningFile); return;
-    case probe::Report::Env: probe::printEnv(o.markdown); return;
+      return true;
+    case probe::Report::Decisions: probe::printDecisions(o); return true;
+    case probe::Report::Calibrate: probe::calibrate(o.tuningFile); return true;
+    case probe::Report::Env: return probe::printEnv(o.markdown);
     case probe::Report::Version:
       std::printf("braid %d.%d.%d\n", BRAID_VERSION_MAJOR, BRAID_VERSION_MINOR, BRAID_VERSION_PATCH);
-      return;
-    case probe::Report::Help: std::fputs(probe::kUsage, stdout); return;
+      return true;
+    case probe::Report::Help: std::fputs(probe::kUsage, stdout); return true;
   }
+  return true;
 }
 
 }  // namespace
@@ -49,7 +56,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    run(options);
+    if (!run(options)) return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "braid-probe: %s\n", e.what());
     return 1;

@@ -99,14 +99,9 @@ ncclResult_t ncclGetVersion(int* version) {
 }
 BRAID_NCCL_TWIN(ncclGetVersion)
 
-// Re-reads the settings (NCCL_DEBUG among them) for communicators made afterwards.
-void ncclResetDebugInit() {
-  try {
-    braid::Env::reload();
-  } catch (const std::exception& e) {
-    setLastError(std::string("ncclResetDebugInit: ") + e.what());
-  }
-}
+// Re-reads the settings (NCCL_DEBUG among them) for communicators made afterwards;
+// a value they cannot use is reported when one is made.
+void ncclResetDebugInit() { braid::Env::reload(); }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 BRAID_NCCL_TWIN(ncclResetDebugInit)
