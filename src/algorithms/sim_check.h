@@ -1,8 +1,9 @@
 #pragma once
 // Checks an algorithm exactly: builds every rank's plan for a case, runs them together
 // in the simulator summing 64-bit integers whose sums identify their terms, and
-// compares every output element with the value the collective defines. Tests and
-// braid-sim use it.
+// compares every output element with the value the collective defines. Sends complete
+// only once pulled (SendCompletion::WhenPulled), so a plan that passes runs on every
+// transport, buffered or not. Tests and braid-sim use it.
 #include "algorithms/algorithm.h"
 #include "algorithms/collective.h"
 #include "algorithms/sim_plan.h"

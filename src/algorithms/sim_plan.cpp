@@ -89,16 +89,17 @@ std::optional<SimProgress::Receive> SimProgress::match(std::uint32_t rank, std::
 }
 
 void SimProgress::checkFinished() const {
+  // A message nobody receives is the cause when its sender waits for a receiver too.
+  if (!unreceived_.empty()) {
+    const auto& [pair, messages] = *unreceived_.begin();
+    throw std::runtime_error("rank " + std::to_string(pair.first) + " sent " + std::to_string(messages) +
+                             " messages to rank " + std::to_string(pair.second) + " that nobody received");
+  }
   for (std::size_t r = 0; r < ranks_.size(); ++r) {
     const std::size_t total = ranks_[r].plan->steps.size();
     if (ranks_[r].done != total)
       throw std::runtime_error("rank " + std::to_string(r) + " is stuck after " + std::to_string(ranks_[r].done) +
                                " of " + std::to_string(total) + " steps");
-  }
-  if (!unreceived_.empty()) {
-    const auto& [pair, messages] = *unreceived_.begin();
-    throw std::runtime_error("rank " + std::to_string(pair.first) + " sent " + std::to_string(messages) +
-                             " messages to rank " + std::to_string(pair.second) + " that nobody received");
   }
 }
 

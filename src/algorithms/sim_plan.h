@@ -120,8 +120,8 @@ class SimProgress {
     release(r.rank, r.step, ready);
   }
 
-  // Throws std::runtime_error naming the first rank with unfinished steps, else the
-  // first pair of ranks with messages nobody received.
+  // Throws std::runtime_error naming the first pair of ranks with messages nobody
+  // received, else the first rank with unfinished steps.
   void checkFinished() const;
 
  private:

@@ -20,12 +20,26 @@ struct SimRank {
   std::vector<void*> buffers;  // indexed by BufferId (scratch included)
 };
 
-// Throws std::runtime_error describing the first rank that is stuck or mismatched, or
-// the first pair of ranks with a message that nobody received.
-void simulate(std::vector<SimRank>& ranks, std::size_t elemSize, reduce::BinaryFn combine);
+// When a send is done, so that the sender may go on to steps that wait for it (and
+// write its buffer again).
+enum class SendCompletion {
+  // As soon as it is posted: the transport keeps a copy (a shm or verbs ring with room,
+  // socket buffers), so sends never wait for their receivers.
+  Buffered,
+  // Once its receive has taken it, reading the sender's buffer only then: how a pull
+  // transport works (cudaipc), and what any transport becomes for a message larger than
+  // its buffering. A plan that runs under this runs under any buffering, and its ranks
+  // never write a buffer that a peer has yet to read.
+  WhenPulled,
+};
+
+// Throws std::runtime_error describing the first mismatched message, the first pair of
+// ranks with a message that nobody received, or the first rank that is stuck.
+void simulate(std::vector<SimRank>& ranks, std::size_t elemSize, reduce::BinaryFn combine,
+              SendCompletion sends = SendCompletion::WhenPulled);
 
 // The same on compact plans; buffers[rank] is indexed by BufferId.
 void simulate(const std::vector<SimPlan>& plans, const std::vector<std::vector<void*>>& buffers, std::size_t elemSize,
-              reduce::BinaryFn combine);
+              reduce::BinaryFn combine, SendCompletion sends = SendCompletion::WhenPulled);
 
 }  // namespace braid

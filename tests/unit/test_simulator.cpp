@@ -1,7 +1,8 @@
 // The simulator on hand-made plans: it catches the mistakes the executor would hang or
-// corrupt on (mismatched sizes, deadlock, messages nobody receives), delivers each
-// pair's messages in order even when a receive must wait; and the pricing model gives
-// the times its stated assumptions imply.
+// corrupt on (mismatched sizes, deadlock, messages nobody receives, a plan that only
+// runs while transports buffer its sends), delivers each pair's messages in order even
+// when a receive must wait; and the pricing model gives the times its stated
+// assumptions imply.
 #include "algorithms/algorithms.h"
 #include "algorithms/plan_builder.h"
 #include "algorithms/sim_cost.h"
@@ -19,11 +20,12 @@ namespace {
 
 // Runs hand-made plans on buffers of uint64 and returns the simulator's complaint, or "".
 std::string simulateError(const std::vector<Plan>& plans, std::vector<std::vector<std::uint64_t>>& in,
-                          std::vector<std::vector<std::uint64_t>>& out) {
+                          std::vector<std::vector<std::uint64_t>>& out,
+                          SendCompletion sends = SendCompletion::WhenPulled) {
   std::vector<SimRank> ranks;
   for (std::size_t r = 0; r < plans.size(); ++r) ranks.push_back({&plans[r], {in[r].data(), out[r].data(), nullptr}});
   try {
-    simulate(ranks, 8, nullptr);
+    simulate(ranks, 8, nullptr, sends);
   } catch (const std::runtime_error& e) {
     return e.what();
   }
@@ -74,20 +76,40 @@ TEST(Simulator, ReportsMessagesToARankThatDoesNotExist) {
 TEST(Simulator, DeliversInOrderAndSnapshotsMessagesWhoseReceiveMustWait) {
   // Rank 0 sends in[0], overwrites it, sends it again, and overwrites it once more.
   // Rank 1's second receive must wait for a local copy, so its message is held while
-  // rank 0 overwrites the source: it must still get the value as it was when sent.
-  PlanBuilder a, b;
-  a.send(1, {kInput, 0, 1});
-  a.copy({kInput, 1, 1}, {kInput, 0, 1});
-  a.send(1, {kInput, 0, 1});
-  a.copy({kInput, 2, 1}, {kInput, 0, 1});
-  b.recv(0, {kOutput, 0, 1});
-  b.copy({kOutput, 0, 1}, {kOutput, 1, 1});
-  b.recv(0, {kOutput, 0, 1});
-  std::vector<Plan> plans{a.finish(), b.finish()};
-  std::vector<std::vector<std::uint64_t>> in{{10, 20, 30}, {0, 0, 0}}, out{{0, 0}, {0, 0}};
-  ASSERT_EQ(simulateError(plans, in, out), "");
-  EXPECT_EQ(out[1], (std::vector<std::uint64_t>{20, 10}));
-  EXPECT_EQ(in[0][0], 30u);
+  // rank 0 could overwrite the source: it must still get the value as it was when sent.
+  // Buffered, the simulator keeps a copy; pulled, rank 0's overwrite waits for the pull.
+  for (SendCompletion sends : {SendCompletion::Buffered, SendCompletion::WhenPulled}) {
+    PlanBuilder a, b;
+    a.send(1, {kInput, 0, 1});
+    a.copy({kInput, 1, 1}, {kInput, 0, 1});
+    a.send(1, {kInput, 0, 1});
+    a.copy({kInput, 2, 1}, {kInput, 0, 1});
+    b.recv(0, {kOutput, 0, 1});
+    b.copy({kOutput, 0, 1}, {kOutput, 1, 1});
+    b.recv(0, {kOutput, 0, 1});
+    std::vector<Plan> plans{a.finish(), b.finish()};
+    std::vector<std::vector<std::uint64_t>> in{{10, 20, 30}, {0, 0, 0}}, out{{0, 0}, {0, 0}};
+    ASSERT_EQ(simulateError(plans, in, out, sends), "");
+    EXPECT_EQ(out[1], (std::vector<std::uint64_t>{20, 10}));
+    EXPECT_EQ(in[0][0], 30u);
+  }
+}
+
+// Two ranks swap through one buffer: each sends it, then receives into it. That needs
+// a transport that holds the message while the receiver is busy; a pull transport
+// (cudaipc), or any transport once the message outgrows its buffering, deadlocks.
+TEST(Simulator, APlanThatNeedsBufferedSendsIsStuckWhenSendsArePulled) {
+  std::vector<Plan> plans;
+  for (int r = 0; r < 2; ++r) {
+    PlanBuilder b;
+    b.send(1 - r, {kOutput, 0, 1});
+    b.recv(1 - r, {kOutput, 0, 1});  // writes what the send reads: waits for the send
+    plans.push_back(b.finish());
+  }
+  std::vector<std::vector<std::uint64_t>> in(2, std::vector<std::uint64_t>(1)), out{{7}, {9}};
+  ASSERT_EQ(simulateError(plans, in, out, SendCompletion::Buffered), "");
+  EXPECT_EQ(out, (std::vector<std::vector<std::uint64_t>>{{9}, {7}}));
+  EXPECT_EQ(simulateError(plans, in, out, SendCompletion::WhenPulled), "rank 0 is stuck after 0 of 2 steps");
 }
 
 // A cost model with round numbers, and ranks each on their own node.
