@@ -19,7 +19,7 @@ namespace braid::wire {
 constexpr std::uint32_t kJoinMagic = 0x4252444a;   // "BRDJ"
 constexpr std::uint32_t kReplyMagic = 0x42524452;  // "BRDR"
 constexpr std::uint32_t kRingMagic = 0x42524447;   // "BRDG"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2: PeerInfo::setupError
 constexpr int kMaxRanks = 1 << 20;
 
 using Bytes = std::span<const unsigned char>;

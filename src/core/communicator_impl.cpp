@@ -7,6 +7,7 @@
 #include "core/host_identity.h"
 #include "core/log.h"
 #include "core/op_signature.h"
+#include "core/rank_groups.h"
 #include "core/setup_failure.h"
 #include "core/shared_settings.h"
 #include "core/status_report.h"
@@ -45,22 +46,25 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   setup.attempt(me, [&] { env.requireValid(rank); });
   setup.attempt(me, [&] { settings = describeSharedSettings(me, rank); });
   setup.attempt(me, [&] { transports_ = makeTransports(); });
-  bootstrap_ = std::make_unique<Bootstrap>(id, rank, size);
-
-  setup.attempt(me, [&] { describeRank(me, device_->currentGpuBusId()); });
+  describeRank(me, device_->currentGpuBusId());
   TransportContext ctx;
   ctx.rank = rank;
   ctx.size = size;
-  ctx.commTag = bootstrap_->commTag();
-  ctx.secret = bootstrap_->secret();
-  ctx.bootstrap = bootstrap_.get();
-  for (std::size_t t = 0; t < transports_.size(); ++t)
-    setup.attempt(me, [&] { transports_[t]->publish(ctx, me.endpoint[t].data()); });
-
-  // Decoded, not cast: a peer's strings and ids are checked before anything prints them.
-  std::vector<unsigned char> gathered(static_cast<std::size_t>(size) * sizeof me);
-  bootstrap_->allGather(&me, sizeof me, gathered.data());
-  peers_ = decodePeerTable(gathered, size, rank);
+  try {
+    bootstrap_ = std::make_unique<Bootstrap>(id, rank, size);
+    ctx.commTag = bootstrap_->commTag();
+    ctx.secret = bootstrap_->secret();
+    ctx.bootstrap = bootstrap_.get();
+    for (std::size_t t = 0; t < transports_.size(); ++t)
+      setup.attempt(me, [&] { transports_[t]->publish(ctx, me.endpoint[t].data()); });
+    // Decoded, not cast: a peer's strings and ids are checked before anything prints them.
+    std::vector<unsigned char> gathered(static_cast<std::size_t>(size) * sizeof me);
+    bootstrap_->allGather(&me, sizeof me, gathered.data());
+    peers_ = decodePeerTable(gathered, size, rank);
+  } catch (const Error&) {
+    setup.rethrowOwn();
+    throw;
+  }
   setup.raise(peers_, rank);
   ctx.peers = &peers_;
   for (int r = 0; r < size; ++r) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -106,7 +107,7 @@ auto Env::read(const char* name, Parse parse) {
   try {
     return parse(value(name));
   } catch (const InvalidArgument& e) {
-    problems_.push_back({source(name), e.what()});
+    problems_.push_back(e.what());
     return parse(find(name)->defaultValue);
   }
 }
@@ -137,7 +138,7 @@ Env::Env() {
 
 void Env::requireValid(int rank) const {
   if (problems_.empty()) return;
-  const std::string& why = problems_.front().message;
+  const std::string& why = problems_.front();
   if (rank < 0) throw InvalidArgument(why);
   throw InvalidArgument("rank " + std::to_string(rank) + ": " + why, ErrorContext{rank, -1, "", ""});
 }
@@ -190,6 +191,7 @@ std::chrono::milliseconds parseDuration(const std::string& text, const char* wha
   } catch (...) {
     throw InvalidArgument(std::string(what) + ": '" + text + "' is not a duration (e.g. 30s, 500ms)");
   }
+  if (!std::isfinite(n)) throw InvalidArgument(std::string(what) + ": '" + text + "' is not a duration (e.g. 30s, 500ms)");
   if (n < 0) throw InvalidArgument(std::string(what) + " must not be negative");
   std::string unit = text.substr(pos);
   double ms;
@@ -197,6 +199,8 @@ std::chrono::milliseconds parseDuration(const std::string& text, const char* wha
   else if (unit == "ms") ms = n;
   else if (unit == "m" || unit == "min") ms = n * 60000;
   else throw InvalidArgument(std::string(what) + ": unknown unit in '" + text + "'");
+  // A year is far beyond any sensible wait, and keeps the cast below defined.
+  if (ms > 365.0 * 24 * 3600 * 1000) throw InvalidArgument(std::string(what) + ": '" + text + "' is more than a year");
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 

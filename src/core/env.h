@@ -26,12 +26,6 @@ enum class CheckLevel { Off, On, Full };
 // at once on every rank instead of leaving the others to wait until BRAID_TIMEOUT.
 class Env {
  public:
-  // A value that could not be used: the variable as the user set it, and why.
-  struct Problem {
-    std::string variable;  // "BRAID_CHUNK", or the alias that was set ("NCCL_DEBUG")
-    std::string message;
-  };
-
   // The process-wide settings, read once on first use. Never throws.
   static const Env& get();
   // Re-reads the environment (tests change variables between communicators).
@@ -53,8 +47,8 @@ class Env {
   CheckLevel checkLevel() const { return checkLevel_; }
   bool cudaIpc() const { return cudaIpc_; }
 
-  // The values that did not parse, in table order; empty when all did.
-  const std::vector<Problem>& problems() const { return problems_; }
+  // Why each value that did not parse was refused, in table order; empty when all did.
+  const std::vector<std::string>& problems() const { return problems_; }
   // Throws InvalidArgument for the first problem, "rank R: " first when rank >= 0.
   void requireValid(int rank) const;
 
@@ -69,7 +63,7 @@ class Env {
   int tcpSockets_, logLevel_;
   CheckLevel checkLevel_;
   bool cudaIpc_;
-  std::vector<Problem> problems_;
+  std::vector<std::string> problems_;
 };
 
 // Parses "4M", "512K", "1G", "123" into bytes; throws InvalidArgument naming `what`.

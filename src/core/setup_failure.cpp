@@ -1,26 +1,31 @@
 #include "core/setup_failure.h"
 
 #include "core/rethrow.h"
-#include "core/status_report.h"
+#include "core/log.h"
+#include "core/rank_groups.h"
 
 #include <cstring>
 #include <string>
 
 namespace braid {
 
-void SetupFailure::keep(PeerInfo& me, const Error& e) {
+void SetupFailure::keep(PeerInfo& me, const std::exception& e) {
   std::string text = e.what();
   if (text.empty()) text = "an error without a message";  // "" would read as no failure
   // The peers add their own "rank R:" and name this rank: its own prefix would repeat it.
   const std::string prefix = "rank " + std::to_string(me.rank) + ": ";
   if (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
-  try {
-    ErrorContext ctx = e.context();
-    ctx.rank = me.rank;
-    throwError(e.kind(), prefix + text, std::move(ctx));
-  } catch (const Error&) {
-    error_ = std::current_exception();
+  error_ = std::current_exception();
+  if (const auto* error = dynamic_cast<const Error*>(&e)) {
+    try {
+      ErrorContext ctx = error->context();
+      ctx.rank = me.rank;
+      throwError(error->kind(), prefix + text, std::move(ctx));
+    } catch (const Error&) {
+      error_ = std::current_exception();
+    }
   }
+  BRAID_WARN(prefix + text + " (telling the other ranks through the rendezvous)");
   for (char& c : text)
     if (c < 0x20 || c > 0x7e) c = ' ';  // one line of plain text, as the peers check
   if (text.size() >= sizeof me.setupError) text.replace(sizeof me.setupError - 4, std::string::npos, "...");

@@ -15,9 +15,9 @@ namespace braid {
 
 class SetupFailure {
  public:
-  // Runs `step` unless an earlier step failed; a braid::Error it throws is kept (named
-  // as this rank's, "rank R: ...", where its text did not say so), and its text written
-  // into `me`.
+  // Runs `step` unless an earlier step failed. What it throws is kept (a braid::Error
+  // named as this rank's, "rank R: ...", where its text did not say so), logged at once
+  // (the gather may take a while if peers are late), and its text written into `me`.
   template <class Step>
   void attempt(PeerInfo& me, Step&& step) {
     if (error_) return;
@@ -25,14 +25,21 @@ class SetupFailure {
       step();
     } catch (const Error& e) {
       keep(me, e);
+    } catch (const std::exception& e) {
+      keep(me, e);
     }
+  }
+  // For a failure of the gather itself: rethrows this rank's own error first, if any
+  // (it is why this rank could not go on, whatever the gather then did).
+  void rethrowOwn() const {
+    if (error_) std::rethrow_exception(error_);
   }
   // After the gather: rethrows this rank's own error, else throws RemoteError naming the
   // ranks whose entries carry one, with their errors.
   void raise(const std::vector<PeerInfo>& peers, int rank) const;
 
  private:
-  void keep(PeerInfo& me, const Error& e);
+  void keep(PeerInfo& me, const std::exception& e);
   std::exception_ptr error_;
 };
 

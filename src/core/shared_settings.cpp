@@ -2,7 +2,7 @@
 
 #include "core/digest.h"
 #include "core/env.h"
-#include "core/status_report.h"
+#include "core/rank_groups.h"
 
 #include <braid/error.h>
 

@@ -1,5 +1,7 @@
 #include "core/status_report.h"
 
+#include "core/rank_groups.h"
+
 #include <cstdio>
 
 namespace braid {
@@ -42,23 +44,6 @@ std::string describe(const RankRecord& r, const CallDesc* current) {
 }
 
 }  // namespace
-
-std::string rankList(const std::vector<int>& ranks) {
-  std::string out;
-  for (std::size_t i = 0; i < ranks.size();) {
-    std::size_t j = i;
-    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
-    if (!out.empty()) out += ",";
-    out += std::to_string(ranks[i]);
-    if (j > i) out += (j == i + 1 ? "," : "-") + std::to_string(ranks[j]);
-    i = j + 1;
-  }
-  return out;
-}
-
-std::string namedRanks(const std::vector<int>& ranks) {
-  return (ranks.size() == 1 ? "rank " : "ranks ") + rankList(ranks);
-}
 
 std::string statusReport(int self, const CallDesc* current, const std::vector<StatusBoard::Answer>& answers,
                          const std::vector<std::string>& hosts, int askedMs) {

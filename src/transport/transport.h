@@ -33,10 +33,13 @@ struct PeerInfo {
   // digests of BRAID_ALGO and of the tuning file's contents (0: none), BRAID_CHUNK (0:
   // unset).
   std::uint64_t checkLevel = 0, cudaIpc = 0, algoDigest = 0, tuningDigest = 0, chunkBytes = 0;
-  // Why this rank failed before the gather, one line of printable ASCII ("": it did not).
+  // Why this rank failed before the gather, one line of printable ASCII ("": it did not);
+  // room for a setting's name, its value and why it was refused.
   char setupError[232] = {};
   std::array<std::array<unsigned char, kEndpointBytes>, kMaxTransports> endpoint{};
 };
+// Ranks all-gather it as bytes: a change of layout is a new bootstrap wire::kVersion.
+static_assert(sizeof(PeerInfo) == 1528, "PeerInfo changed: raise wire::kVersion");
 
 // Shared by all transports of one communicator during setup.
 struct TransportContext {

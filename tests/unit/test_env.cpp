@@ -1,5 +1,6 @@
 // Sizes and durations in BRAID_* settings: units, and clear errors for bad text.
 #include "core/env.h"
+#include "scoped_env.h"
 
 #include <braid/error.h>
 
@@ -11,6 +12,8 @@
 
 namespace braid {
 namespace {
+
+using testing::ScopedEnv;
 
 TEST(Env, ParseBytesTakesBinaryUnits) {
   EXPECT_EQ(parseBytes("123", "X"), 123u);
@@ -53,6 +56,33 @@ TEST(Env, CountsAreWholeNumbersInTheirRange) {
   for (const char* bad : {"1.5", "0", "17", "4294967298", "2K", "-1", " 2"})
     EXPECT_EQ(refusalOf("BRAID_TCP_SOCKETS", bad),
               std::string("BRAID_TCP_SOCKETS: '") + bad + "' is not a whole number from 1 to 16") << bad;
+}
+
+// Casting infinity or 1e300 ms to an integer is undefined: such durations are refused.
+TEST(Env, DurationsAreFiniteAndAtMostAYear) {
+  EXPECT_EQ(refusalOf("BRAID_TIMEOUT", "1.5m"), "");
+  for (const char* bad : {"inf", "nan", "-inf", "infs"})
+    EXPECT_EQ(refusalOf("BRAID_TIMEOUT", bad), std::string("BRAID_TIMEOUT: '") + bad + "' is not a duration (e.g. 30s, 500ms)");
+  EXPECT_EQ(refusalOf("BRAID_TIMEOUT", "1e300"), "BRAID_TIMEOUT: '1e300' is more than a year");
+  EXPECT_EQ(refusalOf("BRAID_TIMEOUT", "400d"), "BRAID_TIMEOUT: unknown unit in '400d'");
+}
+
+// A bad value leaves the default in force (the settings are read leniently) and is
+// refused when a communicator checks them.
+TEST(Env, ABadValueIsKeptAsAProblemAndTheDefaultStandsIn) {
+  ScopedEnv chunk("BRAID_CHUNK", "lots");
+  ScopedEnv sockets("BRAID_TCP_SOCKETS", "99");
+  EXPECT_EQ(Env::get().chunkBytes(), 512u * 1024);
+  EXPECT_EQ(Env::get().tcpSockets(), 2);
+  ASSERT_EQ(Env::get().problems().size(), 2u);
+  EXPECT_EQ(Env::get().problems()[1], "BRAID_CHUNK: 'lots' is not a size below 8 EiB (e.g. 512K, 4M, 1.5G)");
+  try {
+    Env::get().requireValid(3);
+    ADD_FAILURE() << "a bad BRAID_TCP_SOCKETS went through";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(std::string(e.what()), "rank 3: BRAID_TCP_SOCKETS: '99' is not a whole number from 1 to 16");
+    EXPECT_EQ(e.context().rank, 3);
+  }
 }
 
 TEST(Env, SizesReadFractionsOfAUnit) {

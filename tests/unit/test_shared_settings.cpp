@@ -1,8 +1,6 @@
 // Settings every rank must share are checked on the gathered peer table: all ranks
-// refuse together, naming the setting and who holds which value. A rank that fails
-// before the gather tells the others through its entry.
+// refuse together, naming the setting and who holds which value.
 #include "bootstrap/peer_table.h"
-#include "core/setup_failure.h"
 #include "core/shared_settings.h"
 #include "topology/tuning_file.h"
 #include "scoped_env.h"
@@ -147,71 +145,6 @@ TEST(SharedSettings, AnAliasIsNamedAsTheUserSetIt) {
   const std::string why = refusal(peers, 0);
   EXPECT_NE(why.find("ranks disagree on NCCL_ALGO (this rank's: 'ring') (rank 0: variant #1; rank 1: unset)"),
             std::string::npos) << why;
-}
-
-// What rank `rank` of `peers` throws after the gather: "" when it goes on.
-std::string setupOutcome(const SetupFailure& setup, const std::vector<PeerInfo>& peers, int rank) {
-  try {
-    setup.raise(peers, rank);
-  } catch (const Error& e) {
-    return std::string(e.kind() == ErrorKind::Remote ? "remote: " : "own: ") + e.what();
-  }
-  return "";
-}
-
-TEST(SetupFailure, ARankThatCannotReadItsSettingsSaysWhyAndTheOthersNameIt) {
-  ScopedEnv file("BRAID_TUNING_FILE", ::testing::TempDir() + "braid_no_such_tuning_file.json");
-  std::vector<PeerInfo> peers = ranks(3);
-  SetupFailure failing, fine;
-  failing.attempt(peers[1], [&] { describeSharedSettings(peers[1], 1); });
-  bool later = false;
-  failing.attempt(peers[1], [&] { later = true; });
-  EXPECT_FALSE(later) << "a step after a failure ran";
-  const std::string entry = peers[1].setupError;
-  EXPECT_EQ(entry.rfind("BRAID_TUNING_FILE: ", 0), 0u) << "the entry, without its own 'rank 1:': " << entry;
-
-  const std::string own = setupOutcome(failing, peers, 1);
-  EXPECT_EQ(own.rfind("own: rank 1: BRAID_TUNING_FILE: ", 0), 0u) << own;
-  for (int r : {0, 2}) {
-    const std::string other = setupOutcome(fine, peers, r);
-    EXPECT_EQ(other, "remote: rank " + std::to_string(r) + ": the communicator cannot be set up: rank 1 failed "
-                     "before the ranks connected (" + entry + ")");
-  }
-}
-
-TEST(SetupFailure, RanksThatFailedAlikeShareOneAccount) {
-  std::vector<PeerInfo> peers = ranks(5);
-  for (int r : {1, 2, 4}) {
-    SetupFailure s;
-    s.attempt(peers[r], [&] { throw InvalidArgument("rank " + std::to_string(r) + ": BRAID_CHUNK: 'x' is bad"); });
-  }
-  SetupFailure s3;
-  s3.attempt(peers[3], [] { throw SystemError("shm: no room in /dev/shm"); });
-  const std::string why = setupOutcome(SetupFailure{}, peers, 0);
-  EXPECT_NE(why.find(": ranks 1,2,4 failed before the ranks connected (BRAID_CHUNK: 'x' is bad); rank 3 failed "
-                     "before the ranks connected (shm: no room in /dev/shm)"), std::string::npos) << why;
-  EXPECT_EQ(setupOutcome(SetupFailure{}, ranks(5), 0), "") << "a clean table goes on";
-  // Its own error keeps its kind, and names the rank where its text did not.
-  EXPECT_THROW(s3.raise(peers, 3), SystemError);
-  EXPECT_EQ(setupOutcome(s3, peers, 3), "own: rank 3: shm: no room in /dev/shm");
-}
-
-TEST(SetupFailure, ALongOrUnprintableErrorIsOneLineThatTheTableAccepts) {
-  std::vector<PeerInfo> peers = ranks(1);
-  std::strcpy(peers[0].hostId, "h");
-  SetupFailure s;
-  s.attempt(peers[0], [] { throw InvalidArgument("line one\nline two \x01 " + std::string(1000, 'z')); });
-  const std::string entry = peers[0].setupError;
-  EXPECT_EQ(entry.size(), sizeof peers[0].setupError - 1);
-  EXPECT_EQ(entry.rfind("line one line two   zz", 0), 0u) << entry;
-  EXPECT_EQ(entry.substr(entry.size() - 3), "...");
-  const auto* b = reinterpret_cast<const unsigned char*>(&peers[0]);
-  EXPECT_NO_THROW(decodePeerTable(std::vector<unsigned char>(b, b + sizeof peers[0]), 1, 0));
-
-  peers[0].setupError[3] = '\n';  // as a corrupted or hostile peer might send it
-  EXPECT_THROW(decodePeerTable(std::vector<unsigned char>(b, b + sizeof peers[0]), 1, 0), RemoteError);
-  std::memset(peers[0].setupError, 'a', sizeof peers[0].setupError);  // unterminated
-  EXPECT_THROW(decodePeerTable(std::vector<unsigned char>(b, b + sizeof peers[0]), 1, 0), RemoteError);
 }
 
 TEST(SharedSettings, APeerTableWithAnUnknownCheckLevelIsRefused) {

@@ -1,5 +1,6 @@
 // Messages about many ranks name each group of ranks in the same state once, in the
 // order of the group's first rank, so a large job's report reads as a few lines.
+#include "core/rank_groups.h"
 #include "core/status_report.h"
 
 #include <gtest/gtest.h>

@@ -1,9 +1,11 @@
 #include "env_report.h"
 
+#include "core/algorithm_choice.h"
 #include "core/env.h"
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace probe {
 
@@ -19,9 +21,14 @@ bool printEnv(bool markdown) {
   for (const auto& s : braid::Env::table())
     std::printf("%-20s = %-16s (%s)  %s\n", s.name, ("'" + env.value(s.name) + "'").c_str(), env.source(s.name),
                 s.description);
-  for (const auto& p : env.problems())
-    std::fprintf(stderr, "braid-probe: %s (a communicator would refuse to start)\n", p.message.c_str());
-  return env.problems().empty();
+  std::vector<std::string> refused = env.problems();
+  try {
+    braid::readTunerSettings(-1);  // BRAID_ALGO and the tuning file: their own parsers
+  } catch (const std::exception& e) {
+    refused.push_back(e.what());
+  }
+  for (const auto& why : refused) std::fprintf(stderr, "braid-probe: %s (a communicator would refuse it)\n", why.c_str());
+  return refused.empty();
 }
 
 }  // namespace probe

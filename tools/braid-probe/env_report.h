@@ -2,8 +2,8 @@
 // --env: every BRAID_* setting, or (--markdown) the README's table of them.
 namespace probe {
 
-// Without --markdown, the values in force, then (on stderr) each value that did not
-// parse; false when there was one.
+// Without --markdown, each setting's value as set, then (on stderr) why a communicator
+// would refuse any of them (Env's own, BRAID_ALGO, the tuning file); false when it would.
 bool printEnv(bool markdown);
 
 }  // namespace probe

@@ -99,9 +99,14 @@ ncclResult_t ncclGetVersion(int* version) {
 }
 BRAID_NCCL_TWIN(ncclGetVersion)
 
-// Re-reads the settings (NCCL_DEBUG among them) for communicators made afterwards;
-// a value they cannot use is reported when one is made.
-void ncclResetDebugInit() { braid::Env::reload(); }
+// Re-reads the settings (NCCL_DEBUG among them) for communicators made afterwards,
+// which refuse a value that does not parse; ncclGetLastError says so at once.
+void ncclResetDebugInit() {
+  braid::Env::reload();
+  if (!braid::Env::get().problems().empty())
+    setLastError("ncclResetDebugInit: " + braid::Env::get().problems().front() +
+                 " (communicators made from now on refuse it)");
+}
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 BRAID_NCCL_TWIN(ncclResetDebugInit)
