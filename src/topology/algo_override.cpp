@@ -156,8 +156,14 @@ std::string AlgoOverride::canonical() const {
     if (ranges_[c].empty()) continue;
     std::vector<AlgoRange> sorted = ranges_[c];
     std::sort(sorted.begin(), sorted.end(), [](const AlgoRange& a, const AlgoRange& b) { return a.lo < b.lo; });
+    // Ranges never overlap (parse refuses it), so touching ones of one algorithm are one.
+    std::vector<AlgoRange> merged;
+    for (const AlgoRange& r : sorted) {
+      if (!merged.empty() && merged.back().hi == r.lo && merged.back().algorithm == r.algorithm) merged.back().hi = r.hi;
+      else merged.push_back(r);
+    }
     out += std::string(spelling(static_cast<Collective>(c))) + ":";
-    for (const AlgoRange& r : sorted)
+    for (const AlgoRange& r : merged)
       out += std::to_string(r.lo) + "-" + (r.hi == kNoUpperBound ? "" : std::to_string(r.hi)) + ":" +
              toString(r.algorithm) + ",";
     out.back() = ';';

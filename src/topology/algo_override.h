@@ -56,8 +56,9 @@ class AlgoOverride {
   bool allowed(Collective c, Algorithm a) const;
   bool empty() const;
   // One text for overrides written differently (case, blanks, units, the order of
-  // ranges or of a list): what ranks compare to know they choose alike. Overrides that
-  // act alike but say it otherwise ("0-64K:ring,64K-:ring" and "ring") still differ.
+  // ranges or of a list, touching ranges of one algorithm or one range): what ranks
+  // compare to know they choose alike. A rule for one collective and a plain list
+  // ("allreduce:ring" and "ring") act differently on the other collectives: they differ.
   std::string canonical() const;
 
   const std::vector<AlgoRange>& ranges(Collective c) const { return ranges_[static_cast<std::size_t>(c)]; }

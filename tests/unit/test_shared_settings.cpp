@@ -110,6 +110,11 @@ TEST(SharedSettings, AlgoTextThatMeansTheSameAgrees) {
   EXPECT_EQ(digest("allreduce:0-64K:tree,64K-:ring"), digest("AllReduce:64k-:ring,0-65536:tree"));
   EXPECT_NE(digest("ring,tree"), digest("ring"));
   EXPECT_NE(digest("allreduce:0-64K:tree,64K-:ring"), digest("allreduce:0-32K:tree,32K-:ring"));
+  // Touching ranges of one algorithm are one range; a gap between them is not.
+  EXPECT_EQ(digest("allreduce:0-64K:ring,64K-1M:ring,1M-:tree"), digest("allreduce:0-1M:ring,1M-:tree"));
+  EXPECT_EQ(digest("allreduce:0-64K:ring,64K-:ring"), digest("allreduce:ring"));
+  EXPECT_NE(digest("allreduce:0-64K:ring,128K-:ring"), digest("allreduce:ring"));
+  EXPECT_NE(digest("allreduce:ring"), digest("ring")) << "a plain list acts on every collective";
   EXPECT_EQ(digest(" "), 0u);  // overrides nothing: as if unset
 }
 
