@@ -34,7 +34,7 @@ Driver load() {
     if (found != cudaDriverEntryPointSuccess || !*out)
       throw std::runtime_error(std::string("the CUDA driver has no ") + symbol + " (CUDA " + versionText(static_cast<int>(version)) + ")");
   };
-#define BRAID_CUDA_DRIVER_FETCH(name, version) fetch(#name, version, reinterpret_cast<void**>(&d.name));
+#define BRAID_CUDA_DRIVER_FETCH(name, version) fetch(#name, version, reinterpret_cast<void**>(&d.name.fn));
   BRAID_CUDA_DRIVER_FUNCTIONS(BRAID_CUDA_DRIVER_FETCH)
 #undef BRAID_CUDA_DRIVER_FETCH
   // The runtime initialises the driver without a device too; say so now rather than

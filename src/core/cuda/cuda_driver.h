@@ -3,6 +3,8 @@
 // (cudaGetDriverEntryPointByVersion): nothing links libcuda, so a build with CUDA loads
 // and runs on machines without a driver or a GPU, and no call here happens until a
 // caller hands Braid a stream or device memory.
+#include "core/call_watch.h"
+
 #include <braid/error.h>
 
 #include <cuda.h>
@@ -28,8 +30,27 @@ namespace braid::cuda {
   X(cuIpcCloseMemHandle, 4010) X(cuStreamCreate, 2000) X(cuStreamDestroy, 4000)                        \
   X(cuDeviceGetPCIBusId, 4010)
 
+// A driver entry point, called as the function itself; each call runs under a
+// CallWatch, so one that never returns is named in the log (core/call_watch.h).
+template <class Fn>
+struct Watched;
+template <class R, class... Args>
+struct Watched<R (*)(Args...)> {
+  R (*fn)(Args...) = nullptr;
+  const char* name = "";
+  R operator()(Args... args) const {
+    CallWatch watch(name);
+    return fn(args...);
+  }
+  Watched& operator=(R (*f)(Args...)) {
+    fn = f;
+    return *this;
+  }
+  explicit operator bool() const { return fn != nullptr; }
+};
+
 struct Driver {
-#define BRAID_CUDA_DRIVER_MEMBER(name, version) PFN_##name##_v##version name = nullptr;
+#define BRAID_CUDA_DRIVER_MEMBER(name, version) Watched<PFN_##name##_v##version> name{nullptr, #name};
   BRAID_CUDA_DRIVER_FUNCTIONS(BRAID_CUDA_DRIVER_MEMBER)
 #undef BRAID_CUDA_DRIVER_MEMBER
 

@@ -49,6 +49,7 @@ void launchCopy(unsigned char* dst, const unsigned char* src, std::size_t bytes,
   config.gridDim = dim3(device::gridFor(reinterpret_cast<const void*>(kernel), (units + kUnroll - 1) / kUnroll));
   config.blockDim = dim3(kThreads);
   config.stream = stream;
+  const CallWatch watch("cudaLaunchKernelEx (the copy kernel)");
   device::throwIfFailed(cudaLaunchKernelEx(&config, kernel, dst, src, bytes, head, units), "copyOnDevice");
 }
 

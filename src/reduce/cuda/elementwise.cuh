@@ -4,6 +4,8 @@
 // the few elements before the first and after the last pack done one at a time;
 // single elements where the pointers are only element-aligned; single bytes where not
 // even that (CUDA faults on a misaligned element load).
+#include "core/call_watch.h"
+
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -141,6 +143,7 @@ void launchElementwise(void* dst, const void* a, const void* b, std::size_t coun
   config.gridDim = dim3(gridFor(reinterpret_cast<const void*>(kernel), work));
   config.blockDim = dim3(kThreads);
   config.stream = stream;
+  const CallWatch watch("cudaLaunchKernelEx (an element-wise kernel)");
   const cudaError_t status = cudaLaunchKernelEx(&config, kernel, layout, fn);
   if (status != cudaSuccess) throwIfFailed(status, describe());
 }

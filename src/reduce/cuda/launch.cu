@@ -77,6 +77,7 @@ void preload(const void* kernel, const char* what) {
   cudaFunction_t function = nullptr;
   throwIfFailed(cudaGetFuncBySymbol(&function, kernel), std::string("finding the kernel of ") + what);
   if (!finishLoading) return;
+  const CallWatch watch("cuFuncLoad");
   const CUresult r = finishLoading(reinterpret_cast<CUfunction>(function));
   if (r != CUDA_SUCCESS)
     throw SystemError(std::string("loading the kernel of ") + what + ": cuFuncLoad failed with CUDA error " +
