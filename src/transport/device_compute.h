@@ -19,8 +19,9 @@ namespace braid {
 
 // A range of one rank's GPU memory, as a peer on the same host can map it.
 struct ExportedRange {
-  std::int32_t pid = 0;         // the exporting process: the same process uses `address` as is
-  std::uint32_t reserved = 0;
+  // The exporting process, as a number it drew at random: the same process uses
+  // `address` as is. Not its pid, which a process in another pid namespace may share.
+  std::uint64_t process = 0;
   std::uint64_t address = 0;    // the range's start in the exporting process
   std::uint64_t offset = 0;     // of the range in its allocation
   std::array<unsigned char, 64> handle{};  // the allocation's IPC handle (cuIpcGetMemHandle)

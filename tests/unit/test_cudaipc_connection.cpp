@@ -22,7 +22,7 @@
 namespace braid {
 namespace {
 
-constexpr std::int32_t kFakePid = -7;  // never a real process: map() must go through the export
+constexpr std::uint64_t kFakeProcess = 7;  // never this process: map() must go through the export
 
 struct Mailbox {
   std::mutex mutex;
@@ -101,12 +101,12 @@ class FakeGpu final : public DeviceCompute {
   }
   ExportedRange exportRange(const void* ptr) override {
     ExportedRange r;
-    r.pid = kFakePid;
+    r.process = kFakeProcess;
     r.address = reinterpret_cast<std::uint64_t>(ptr);
     return r;
   }
   const void* map(const ExportedRange& range) override {
-    EXPECT_EQ(range.pid, kFakePid);
+    EXPECT_EQ(range.process, kFakeProcess);
     ++maps;
     return reinterpret_cast<const void*>(range.address);
   }

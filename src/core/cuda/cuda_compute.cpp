@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 namespace braid {
 namespace {
@@ -22,6 +23,17 @@ void CUDA_CB wakeExecutor(void* arg) {
 }
 
 CUdeviceptr address(const void* p) { return reinterpret_cast<CUdeviceptr>(p); }
+
+// Names this process in its exports (ExportedRange::process): random, so that a process
+// in another pid namespace with the same pid differs; the pid mixed in, so that a child
+// forked after the draw differs from its parent.
+std::uint64_t processId() {
+  static const std::uint64_t drawn = [] {
+    std::random_device random;
+    return std::uint64_t{random()} << 32 | random();
+  }();
+  return drawn ^ static_cast<std::uint64_t>(::getpid());
+}
 
 }  // namespace
 
@@ -164,7 +176,7 @@ ExportedRange CudaCompute::exportRange(const void* ptr) {
     it = exported_.emplace(base, h).first;
   }
   ExportedRange out;
-  out.pid = static_cast<std::int32_t>(::getpid());
+  out.process = processId();
   out.address = address(ptr);
   out.offset = address(ptr) - base;
   static_assert(sizeof(CUipcMemHandle) == sizeof(out.handle));
@@ -173,7 +185,7 @@ ExportedRange CudaCompute::exportRange(const void* ptr) {
 }
 
 const void* CudaCompute::map(const ExportedRange& range) {
-  if (range.pid == static_cast<std::int32_t>(::getpid())) return reinterpret_cast<const void*>(range.address);
+  if (range.process == processId()) return reinterpret_cast<const void*>(range.address);
   auto it = mapped_.find(range.handle);
   if (it == mapped_.end()) {
     cuda::ContextScope scope(d_, ctx_);
