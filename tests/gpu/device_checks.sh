@@ -3,7 +3,8 @@
 # the kernel and device-collective tests, the perf tools on device buffers with 4 ranks
 # sharing GPU 0 (#wrong must be 0), and torch.distributed with backend "nccl" on
 # Braid's libnccl.so.2. Each step has its own time limit; the log of each lands in
-# OUT_DIR. Exits non-zero if any step failed.
+# OUT_DIR, with, for a step that reaches its limit, what each of its threads waits in.
+# Exits non-zero if any step failed.
 #
 # usage: tests/gpu/device_checks.sh BUNDLE_DIR [OUT_DIR] [STEPS...]
 #   STEPS: any of tests perf torch ipc accept (default: the first three). ipc runs the
@@ -21,13 +22,42 @@ export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 bin=$bundle/bin
 status=0
 
-# step NAME LIMIT_SECONDS CMD...: runs it, keeps its output in OUT_DIR/NAME.log.
+# What every thread of process group $1 is doing: for a step that hangs, before it is
+# ended. A CUDA call stuck in the driver shows as a thread blocked in an ioctl (wchan),
+# and Braid's log names the call (core/call_watch.h); gdb, where installed, shows more.
+dump_stacks() {
+  local group=$1 p t
+  echo "== $(date +%T) the step's processes at its time limit:"
+  for p in $(pgrep -g "$group"); do
+    echo "-- pid $p: $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)"
+    for t in /proc/$p/task/*; do
+      echo "   thread ${t##*/} $(cat "$t/comm" 2>/dev/null) waits in $(cat "$t/wchan" 2>/dev/null)"
+      sed 's/^/      /' "$t/stack" 2>/dev/null | head -12
+    done
+    command -v gdb > /dev/null && timeout 60 gdb -p "$p" -batch -nx -ex 'thread apply all bt' 2>&1 | grep -E '^(Thread|#)'
+  done
+}
+
+# step NAME LIMIT_SECONDS CMD...: runs it in its own process group, keeps its output in
+# OUT_DIR/NAME.log; at the limit, dumps its threads' stacks there and ends the group.
 step() {
   local name=$1 limit=$2
   shift 2
-  local start=$SECONDS
-  timeout -k 10 "$limit" "$@" >"$out/$name.log" 2>&1
-  local rc=$?
+  local start=$SECONDS rc
+  setsid "$@" >"$out/$name.log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - start)) -lt "$limit" ]; do sleep 1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    dump_stacks "$pid" >>"$out/$name.log" 2>&1
+    kill -TERM -- "-$pid" 2>/dev/null
+    sleep 5
+    kill -KILL -- "-$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rc=124
+  else
+    wait "$pid"
+    rc=$?
+  fi
   echo "== $name: exit $rc in $((SECONDS - start)) s"
   [ $rc -eq 0 ] || { status=1; tail -n 25 "$out/$name.log"; }
 }
