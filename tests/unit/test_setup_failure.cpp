@@ -3,6 +3,7 @@
 #include "bootstrap/peer_table.h"
 #include "core/setup_failure.h"
 #include "core/shared_settings.h"
+#include "peer_tables.h"
 #include "scoped_env.h"
 
 #include <braid/error.h>
@@ -16,13 +17,8 @@
 namespace braid {
 namespace {
 
+using testing::blankPeerTable;
 using testing::ScopedEnv;
-
-std::vector<PeerInfo> ranks(int n) {
-  std::vector<PeerInfo> peers(static_cast<std::size_t>(n));
-  for (int r = 0; r < n; ++r) peers[r].rank = r;
-  return peers;
-}
 
 // What rank `rank` of `peers` throws after the gather: "" when it goes on.
 std::string setupOutcome(const SetupFailure& setup, const std::vector<PeerInfo>& peers, int rank) {
@@ -36,7 +32,7 @@ std::string setupOutcome(const SetupFailure& setup, const std::vector<PeerInfo>&
 
 TEST(SetupFailure, ARankThatCannotReadItsSettingsSaysWhyAndTheOthersNameIt) {
   ScopedEnv file("BRAID_TUNING_FILE", ::testing::TempDir() + "braid_no_such_tuning_file.json");
-  std::vector<PeerInfo> peers = ranks(3);
+  std::vector<PeerInfo> peers = blankPeerTable(3);
   SetupFailure failing, fine;
   failing.attempt(peers[1], [&] { describeSharedSettings(peers[1], 1); });
   bool later = false;
@@ -55,7 +51,7 @@ TEST(SetupFailure, ARankThatCannotReadItsSettingsSaysWhyAndTheOthersNameIt) {
 }
 
 TEST(SetupFailure, RanksThatFailedAlikeShareOneAccount) {
-  std::vector<PeerInfo> peers = ranks(5);
+  std::vector<PeerInfo> peers = blankPeerTable(5);
   for (int r : {1, 2, 4}) {
     SetupFailure s;
     s.attempt(peers[r], [&] { throw InvalidArgument("rank " + std::to_string(r) + ": BRAID_CHUNK: 'x' is bad"); });
@@ -65,14 +61,14 @@ TEST(SetupFailure, RanksThatFailedAlikeShareOneAccount) {
   const std::string why = setupOutcome(SetupFailure{}, peers, 0);
   EXPECT_NE(why.find(": ranks 1,2,4 failed before the ranks connected (BRAID_CHUNK: 'x' is bad); rank 3 failed "
                      "before the ranks connected (shm: no room in /dev/shm)"), std::string::npos) << why;
-  EXPECT_EQ(setupOutcome(SetupFailure{}, ranks(5), 0), "") << "a clean table goes on";
+  EXPECT_EQ(setupOutcome(SetupFailure{}, blankPeerTable(5), 0), "") << "a clean table goes on";
   // Its own error keeps its kind, and names the rank where its text did not.
   EXPECT_THROW(s3.raise(peers, 3), SystemError);
   EXPECT_EQ(setupOutcome(s3, peers, 3), "own: rank 3: shm: no room in /dev/shm");
 }
 
 TEST(SetupFailure, AnyExceptionIsToldNotOnlyBraidErrors) {
-  std::vector<PeerInfo> peers = ranks(2);
+  std::vector<PeerInfo> peers = blankPeerTable(2);
   SetupFailure s;
   s.attempt(peers[1], [] { throw std::bad_alloc(); });
   EXPECT_THROW(s.raise(peers, 1), std::bad_alloc);
@@ -81,7 +77,7 @@ TEST(SetupFailure, AnyExceptionIsToldNotOnlyBraidErrors) {
 }
 
 TEST(SetupFailure, ALongOrUnprintableErrorIsOneLineThatTheTableAccepts) {
-  std::vector<PeerInfo> peers = ranks(1);
+  std::vector<PeerInfo> peers = blankPeerTable(1);
   std::strcpy(peers[0].hostId, "h");
   SetupFailure s;
   s.attempt(peers[0], [] { throw InvalidArgument("line one\nline two \x01 " + std::string(1000, 'z')); });

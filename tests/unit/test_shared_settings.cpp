@@ -3,6 +3,7 @@
 #include "bootstrap/peer_table.h"
 #include "core/shared_settings.h"
 #include "topology/tuning_file.h"
+#include "peer_tables.h"
 #include "scoped_env.h"
 
 #include <braid/error.h>
@@ -18,13 +19,8 @@
 namespace braid {
 namespace {
 
+using testing::blankPeerTable;
 using testing::ScopedEnv;
-
-std::vector<PeerInfo> ranks(int n) {
-  std::vector<PeerInfo> peers(static_cast<std::size_t>(n));
-  for (int r = 0; r < n; ++r) peers[r].rank = r;
-  return peers;
-}
 
 // The message of the refusal, "" when the table is accepted.
 std::string refusal(const std::vector<PeerInfo>& peers, int rank) {
@@ -38,7 +34,7 @@ std::string refusal(const std::vector<PeerInfo>& peers, int rank) {
 
 TEST(SharedSettings, RanksThatSetBraidAlgoDifferentlyAreRefusedNamingWho) {
   ScopedEnv noAlgo("BRAID_ALGO", nullptr);
-  std::vector<PeerInfo> peers = ranks(4);
+  std::vector<PeerInfo> peers = blankPeerTable(4);
   EXPECT_EQ(refusal(peers, 0), "");
   peers[3].algoDigest = 77;
   const std::string why = refusal(peers, 1);
@@ -47,7 +43,7 @@ TEST(SharedSettings, RanksThatSetBraidAlgoDifferentlyAreRefusedNamingWho) {
 }
 
 TEST(SharedSettings, RanksThatCheckCallsDifferentlyAreRefused) {
-  std::vector<PeerInfo> peers = ranks(3);
+  std::vector<PeerInfo> peers = blankPeerTable(3);
   for (PeerInfo& p : peers) p.checkLevel = 1;
   EXPECT_EQ(refusal(peers, 2), "");
   peers[1].checkLevel = 2;
@@ -57,14 +53,14 @@ TEST(SharedSettings, RanksThatCheckCallsDifferentlyAreRefused) {
 }
 
 TEST(SharedSettings, RanksThatRunGpuCallsInDifferentPlacesAreRefused) {
-  std::vector<PeerInfo> peers = ranks(2);
+  std::vector<PeerInfo> peers = blankPeerTable(2);
   peers[1].cudaIpc = 1;
   const std::string why = refusal(peers, 0);
   EXPECT_NE(why.find("ranks disagree on BRAID_CUDA_IPC (rank 0: 0; rank 1: 1)"), std::string::npos) << why;
 }
 
 TEST(SharedSettings, RanksWithDifferentChunksOrTuningFilesAreRefused) {
-  std::vector<PeerInfo> peers = ranks(2);
+  std::vector<PeerInfo> peers = blankPeerTable(2);
   peers[0].chunkBytes = 1 << 20;
   std::string why = refusal(peers, 0);
   EXPECT_NE(why.find("ranks disagree on BRAID_CHUNK (rank 0: 1048576 bytes; rank 1: unset)"),
@@ -143,7 +139,7 @@ TEST(SharedSettings, TuningFilesAgreeByWhatTheyHoldNotHowTheyAreSpaced) {
 TEST(SharedSettings, AnAliasIsNamedAsTheUserSetIt) {
   ScopedEnv unsetAlgo("BRAID_ALGO", nullptr);
   ScopedEnv alias("NCCL_ALGO", "ring");
-  std::vector<PeerInfo> peers = ranks(2);
+  std::vector<PeerInfo> peers = blankPeerTable(2);
   peers[0] = described();
   peers[0].rank = 0;
   peers[1].checkLevel = peers[0].checkLevel;
