@@ -6,8 +6,9 @@
 // callWatchLimit(), the log names it, its thread and how to see where it is stuck, and
 // again when (if) it returns. It only reports; it never ends a call.
 //
-// Cheap enough for every driver call: two relaxed-order stores into this thread's slot
-// and a clock read; the watchdog thread starts with the first watched call.
+// Cheap enough for every driver call: a few plain stores into this thread's slot and a
+// clock read; the watchdog thread starts with the first watched call. Watching never
+// makes a call fail: without a thread or memory for the watchdog, calls run unwatched.
 #include <chrono>
 #include <cstdint>
 
@@ -16,13 +17,14 @@ namespace braid {
 class CallWatch {
  public:
   // `what` must outlive the call (a string literal).
-  explicit CallWatch(const char* what);
+  explicit CallWatch(const char* what) noexcept;
   ~CallWatch();
   CallWatch(const CallWatch&) = delete;
   CallWatch& operator=(const CallWatch&) = delete;
 
  private:
-  struct CallWatchSlot* slot_;
+  struct CallWatchSlot* slot_ = nullptr;  // null: not watched (nested, or no slot)
+  std::uint64_t seq_ = 0;                 // the slot's count for this call
 };
 
 // How long a watched call runs before it is reported (default 10 s), and how often the

@@ -61,7 +61,7 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
     std::vector<unsigned char> gathered(static_cast<std::size_t>(size) * sizeof me);
     bootstrap_->allGather(&me, sizeof me, gathered.data());
     peers_ = decodePeerTable(gathered, size, rank);
-  } catch (const Error&) {
+  } catch (...) {
     setup.rethrowOwn();
     throw;
   }

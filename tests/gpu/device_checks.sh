@@ -34,30 +34,40 @@ dump_stacks() {
       echo "   thread ${t##*/} $(cat "$t/comm" 2>/dev/null) waits in $(cat "$t/wchan" 2>/dev/null)"
       sed 's/^/      /' "$t/stack" 2>/dev/null | head -12
     done
-    command -v gdb > /dev/null && timeout 60 gdb -p "$p" -batch -nx -ex 'thread apply all bt' 2>&1 | grep -E '^(Thread|#)'
+    # Bounded: gdb may wait as long as the process it attaches to (device time is short).
+    command -v gdb > /dev/null && timeout -k 2 10 gdb -p "$p" -batch -nx -ex 'thread apply all bt' 2>&1 | grep -E '^(Thread|#)'
   done
 }
 
-# step NAME LIMIT_SECONDS CMD...: runs it in its own process group, keeps its output in
-# OUT_DIR/NAME.log; at the limit, dumps its threads' stacks there and ends the group.
+# Whether process $1 ends within $2 seconds.
+ends_within() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  ! kill -0 "$1" 2>/dev/null
+}
+
+# step NAME LIMIT_SECONDS CMD...: runs it in its own process group (a background job of
+# a shell without job control is no group leader, so setsid does not fork and $! is the
+# group), keeps its output in OUT_DIR/NAME.log; at the limit, dumps its threads' stacks
+# there and ends the group. What the group left running is ended either way.
 step() {
   local name=$1 limit=$2
   shift 2
   local start=$SECONDS rc
   setsid "$@" >"$out/$name.log" 2>&1 &
   local pid=$!
-  while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - start)) -lt "$limit" ]; do sleep 1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    dump_stacks "$pid" >>"$out/$name.log" 2>&1
-    kill -TERM -- "-$pid" 2>/dev/null
-    sleep 5
-    kill -KILL -- "-$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    rc=124
-  else
+  if ends_within "$pid" "$limit"; then
     wait "$pid"
     rc=$?
+  else
+    dump_stacks "$pid" >>"$out/$name.log" 2>&1
+    kill -TERM -- "-$pid" 2>/dev/null
+    ends_within "$pid" 5 || kill -KILL -- "-$pid" 2>/dev/null
+    # A thread in an uninterruptible driver call outlives even SIGKILL: go on without it.
+    if ends_within "$pid" 10; then wait "$pid" 2>/dev/null; else echo "== $name: pid $pid does not end, even killed"; fi
+    rc=124
   fi
+  kill -KILL -- "-$pid" 2>/dev/null
   echo "== $name: exit $rc in $((SECONDS - start)) s"
   [ $rc -eq 0 ] || { status=1; tail -n 25 "$out/$name.log"; }
 }

@@ -25,7 +25,7 @@ struct ShortLimit {
 };
 
 TEST(CallWatch, ACallThatDoesNotReturnIsNamedAndSoIsItsReturn) {
-  ShortLimit limit(std::chrono::milliseconds(50));
+  ShortLimit limit(std::chrono::milliseconds(200));  // well above any preemption of the quick calls
   std::mutex m;
   std::condition_variable cv;
   bool release = false;
@@ -33,6 +33,7 @@ TEST(CallWatch, ACallThatDoesNotReturnIsNamedAndSoIsItsReturn) {
   ::testing::internal::CaptureStderr();
   std::thread stuck([&] {
     const CallWatch watch("cuFakeStuckCall");
+    const CallWatch inner("cuFakeInnerCall");  // inside a watched call: the outer one is named
     std::unique_lock<std::mutex> lock(m);
     cv.wait(lock, [&] { return release; });  // a call that returns only when told
   });
@@ -52,6 +53,7 @@ TEST(CallWatch, ACallThatDoesNotReturnIsNamedAndSoIsItsReturn) {
   EXPECT_NE(log.find("gdb -p " + std::to_string(::getpid())), std::string::npos) << log;
   EXPECT_NE(log.find("cuFakeStuckCall returned after"), std::string::npos) << log;
   EXPECT_EQ(log.find("cuFakeQuickCall"), std::string::npos) << log;
+  EXPECT_EQ(log.find("cuFakeInnerCall"), std::string::npos) << log;
 }
 
 TEST(CallWatch, EachSlowCallIsReportedOnce) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <random>
 
@@ -29,8 +30,12 @@ CUdeviceptr address(const void* p) { return reinterpret_cast<CUdeviceptr>(p); }
 // forked after the draw differs from its parent.
 std::uint64_t processId() {
   static const std::uint64_t drawn = [] {
-    std::random_device random;
-    return std::uint64_t{random()} << 32 | random();
+    try {
+      std::random_device random;
+      return std::uint64_t{random()} << 32 | random();
+    } catch (const std::exception&) {  // no entropy source: the clock still tells processes apart
+      return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) * 0x9e3779b97f4a7c15u;
+    }
   }();
   return drawn ^ static_cast<std::uint64_t>(::getpid());
 }
