@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -52,19 +53,27 @@ const cuda::Driver& driverFor(int rank, const char* call, const char* argument, 
   }
 }
 
-// Ranks that share one context in this process share its hardware queues: a stream
-// that waits for a collective can hold up another rank's copies queued behind it on
-// the same queue. Said once, where it can matter.
+// Ranks that share one context in this process share its hardware queues
+// (CUDA_DEVICE_MAX_CONNECTIONS, 8 unless set before CUDA starts): streams beyond that
+// share queues, and a stream that waits for a collective then holds up whatever is
+// queued behind it, maybe another rank's copies that the collective needs, until
+// BRAID_TIMEOUT. Each rank has two streams (the caller's and its worker's); said once,
+// when the ranks of one context outgrow the queues.
 void noteSharedContext(CUcontext ctx, int device) {
   static std::mutex mutex;
   static std::map<CUcontext, int> ranksOn;
   static bool said = false;
   std::lock_guard<std::mutex> lock(mutex);
-  if (++ranksOn[ctx] < 2 || said) return;
+  const int ranks = ++ranksOn[ctx];
+  const char* set = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS");
+  const int queues = set && std::atoi(set) > 0 ? std::atoi(set) : 8;
+  if (ranks < 2 || 2 * ranks + 1 <= queues || said) return;
   said = true;
-  BRAID_INFO("several ranks of this process use GPU " + std::to_string(device) + ": each needs its own stream, and with "
-             "more streams than CUDA_DEVICE_MAX_CONNECTIONS (default 8) a waiting stream can delay another rank's "
-             "copies until BRAID_TIMEOUT; set it higher before CUDA starts");
+  BRAID_WARN(std::to_string(ranks) + " ranks of this process use GPU " + std::to_string(device) + ": with their " +
+             std::to_string(2 * ranks) + " streams on " + std::to_string(queues) + " hardware queues "
+             "(CUDA_DEVICE_MAX_CONNECTIONS), a stream waiting for a collective can hold up another rank's copies "
+             "until BRAID_TIMEOUT; set CUDA_DEVICE_MAX_CONNECTIONS to at least " + std::to_string(2 * ranks + 1) +
+             " before CUDA starts");
 }
 
 // Throws UnsupportedError while `stream` (in context `ctx`) captures a CUDA graph: before
