@@ -89,17 +89,6 @@ CheckLevel parseCheckLevel(const std::string& v) {
   throw InvalidArgument("BRAID_CHECK: '" + v + "' is not one of on, full, off");
 }
 
-// A whole number of things (not a size), from lo to hi.
-int parseCount(const std::string& text, const char* what, int lo, int hi) {
-  const bool digits = !text.empty() && text.size() <= 9 &&
-                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  const long n = digits ? std::stol(text) : -1;
-  if (n < lo || n > hi)
-    throw InvalidArgument(std::string(what) + ": '" + text + "' is not a whole number from " + std::to_string(lo) +
-                          " to " + std::to_string(hi));
-  return static_cast<int>(n);
-}
-
 }  // namespace
 
 template <class Parse>
@@ -176,6 +165,16 @@ const char* Env::source(const char* name) const {
   if (s->alias)
     if (const char* v = std::getenv(s->alias); v && *v) return s->alias;
   return "default";
+}
+
+int parseCount(const std::string& text, const char* what, int lo, int hi) {
+  const bool digits = !text.empty() && text.size() <= 9 &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const long n = digits ? std::stol(text) : -1;
+  if (n < lo || n > hi)
+    throw InvalidArgument(std::string(what) + ": '" + text + "' is not a whole number from " + std::to_string(lo) +
+                          " to " + std::to_string(hi));
+  return static_cast<int>(n);
 }
 
 std::uint64_t parseBytes(const std::string& text, const char* what) {

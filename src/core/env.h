@@ -66,6 +66,9 @@ class Env {
   std::vector<std::string> problems_;
 };
 
+// Parses a whole number of things (a count, not a size: "4", never "4K" or "1.5") from
+// lo to hi; throws InvalidArgument naming `what`.
+int parseCount(const std::string& text, const char* what, int lo, int hi);
 // Parses "4M", "512K", "1G", "123" into bytes; throws InvalidArgument naming `what`.
 std::uint64_t parseBytes(const std::string& text, const char* what);
 // Parses "30", "30s", "500ms", "2m" into milliseconds; throws InvalidArgument naming `what`.

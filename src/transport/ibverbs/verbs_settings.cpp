@@ -3,20 +3,10 @@
 #include "core/env.h"
 #include "transport/ibverbs/gid_select.h"
 
-#include <braid/error.h>
-
 namespace braid::verbs {
 namespace {
 
-int intSetting(const char* name, int lo, int hi) {
-  const std::string text = Env::get().value(name);
-  bool digits = !text.empty() && text.size() <= 6 && text.find_first_not_of("0123456789") == std::string::npos;
-  int v = digits ? std::stoi(text) : -1;
-  if (!digits || v < lo || v > hi)
-    throw InvalidArgument(std::string(name) + "='" + text + "' must be a number from " + std::to_string(lo) + " to " +
-                          std::to_string(hi));
-  return v;
-}
+int intSetting(const char* name, int lo, int hi) { return parseCount(Env::get().value(name), name, lo, hi); }
 
 }  // namespace
 
