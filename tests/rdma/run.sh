@@ -10,9 +10,9 @@
 # One guest (2 vCPUs): eth0 10.77.0.1/24 on a link to nowhere, rxe0 on it (loopback
 # verbs work). Default command: tests/rdma/selfcheck.sh one.
 # Two guests (1 vCPU each; more oversubscribes a 2-core host): A is 10.77.0.1, B is
-# 10.77.0.2, joined only to each other (QEMU dgram netdev over unix sockets, no host
-# network). CMD_A runs in A, CMD_B in B; without ":::" both run CMD. Default commands:
-# selfcheck.sh server ::: selfcheck.sh client 10.77.0.1.
+# 10.77.0.2, joined only to each other (taps on a bridge in a network namespace of the
+# run's own, no host network; needs root). CMD_A runs in A, CMD_B in B; without ":::"
+# both run CMD. Default commands: selfcheck.sh server ::: selfcheck.sh client 10.77.0.1.
 # Commands start in the caller's working directory, with exit status 124 if they
 # outlive --timeout minus 20 s.
 #
@@ -34,7 +34,8 @@
 #
 # Exit status: the command's (two guests: A's if non-zero, else B's); 124 when a
 # guest outran its deadline; 125 when a guest failed before running its command;
-# 77 (skip) when QEMU, the guest kernel or rdma-core cannot be had.
+# 77 (skip) when QEMU, the guest kernel or rdma-core cannot be had, or two guests
+# cannot have a network namespace (not root).
 # BRAID_RDMA_ACCEL=tcg|kvm forces the accelerator (default: probe KVM, else TCG).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -108,15 +109,15 @@ if [ ${#targets[@]} -gt 0 ]; then
     { echo "rdma: building ${targets[*]} failed" >&2; exit 125; }
 fi
 
-# Short path: QEMU's unix sockets live here and must stay under 108 characters.
 work=$(mktemp -d /tmp/rdma.XXXXXX) || exit 125
 # Guests still running when run.sh ends early (a signal, an error) are stopped here, not
 # left to their own deadline: each pid is a timeout(1), which passes the TERM on to QEMU.
-RDMA_PIDS=()
+RDMA_PIDS=() RDMA_IN_NETNS=() RDMA_NETNS=
 cleanup() {
   local p
   for p in "${RDMA_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
   for p in "${RDMA_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  [ -n "$RDMA_NETNS" ] && ip netns del "$RDMA_NETNS" 2>/dev/null
   if [ "$keep" = 1 ]; then echo "rdma: work dir kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT

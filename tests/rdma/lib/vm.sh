@@ -34,14 +34,14 @@ rdma_pick_accel() {
 # rdma_start_guest NAME SMP MEM_MIB SHARE_DIR TIMEOUT_S MAC NETDEV_SPEC: starts one
 # guest in the background under a whole-VM deadline; its console goes to
 # SHARE_DIR/../NAME.console and its pid to RDMA_GUEST_PID. Needs RDMA_KERNEL,
-# RDMA_INITRD, RDMA_STAGE2 and RDMA_ACCEL.
+# RDMA_INITRD, RDMA_STAGE2 and RDMA_ACCEL; runs in RDMA_IN_NETNS (a command prefix) if set.
 rdma_start_guest() {
   local name=$1 smp=$2 mem=$3 share=$4 limit=$5 mac=$6 netdev=$7
   local console
   console="$(dirname "$share")/$name.console"
   # -nodefaults: no VGA, no default NIC; ttyS0 is the only console. -no-reboot with
   # panic=-1: a guest that panics ends QEMU at once instead of rebooting forever.
-  timeout -k 5 "$limit" qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
+  "${RDMA_IN_NETNS[@]}" timeout -k 5 "$limit" qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
     -machine pc "${RDMA_ACCEL[@]}" -smp "$smp" -m "$mem" \
     -kernel "$RDMA_KERNEL" -initrd "$RDMA_INITRD" \
     -append "console=ttyS0 quiet panic=-1 braid.stage2=$RDMA_STAGE2" \
