@@ -11,8 +11,9 @@
 # verbs work). Default command: tests/rdma/selfcheck.sh one.
 # Two guests (1 vCPU each; more oversubscribes a 2-core host): A is 10.77.0.1, B is
 # 10.77.0.2, joined only to each other (taps on a bridge in a network namespace of the
-# run's own, no host network; needs root). CMD_A runs in A, CMD_B in B; without ":::"
-# both run CMD. Default commands: selfcheck.sh server ::: selfcheck.sh client 10.77.0.1.
+# run's own; without root, UDP between two loopback addresses; see lib/guests.sh's
+# rdma_link). CMD_A runs in A, CMD_B in B; without ":::" both run CMD. Default
+# commands: selfcheck.sh server ::: selfcheck.sh client 10.77.0.1.
 # Commands start in the caller's working directory, with exit status 124 if they
 # outlive --timeout minus 20 s.
 #
@@ -34,9 +35,9 @@
 #
 # Exit status: the command's (two guests: A's if non-zero, else B's); 124 when a
 # guest outran its deadline; 125 when a guest failed before running its command;
-# 77 (skip) when QEMU, the guest kernel or rdma-core cannot be had, or two guests
-# cannot have a network namespace (not root).
-# BRAID_RDMA_ACCEL=tcg|kvm forces the accelerator (default: probe KVM, else TCG).
+# 77 (skip) when QEMU, the guest kernel or rdma-core cannot be had.
+# BRAID_RDMA_ACCEL=tcg|kvm forces the accelerator (default: probe KVM, else TCG);
+# BRAID_RDMA_LINK=tap|udp the two guests' link (default: tap where root can have it).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

@@ -68,32 +68,52 @@ rdma_one_guest() {
   rdma_collect a "$vm"
 }
 
-# rdma_private_link: a network namespace of this run's own (RDMA_NETNS, deleted by
-# run.sh's cleanup) holding a bridge with two tap ports, tapa and tapb, for the guests'
-# eth0s; the guests' QEMUs run in it (RDMA_IN_NETNS). Why taps, not a socket between
-# the two QEMUs: with unix datagram sockets (used before) the receiver's queue holds 10
-# frames, more than half of QEMU's sends failed with EAGAIN (strace of one pair run:
-# 66,017 of 126,538), QEMU held the guest's transmit queue while it retried, and twice in
-# CI a guest's transmit queue never restarted ("virtio_net eth0: TX timeout") and the
-# run hung. UDP between the QEMUs drops instead, but dropped 5.7 % of the frames (its
-# 208 KiB receive buffer) and rxe's resends made the same run 2.8 times slower. A tap
-# never refuses a write and queues 1000 frames for its reader, as a NIC does.
-# Returns 77 (skip) where no namespace can be made (not root), 125 if the link fails.
-rdma_private_link() {
-  RDMA_NETNS=braid-rdma-$$
-  if [ "$(id -u)" -ne 0 ] || ! ip netns add "$RDMA_NETNS" 2>/dev/null; then
-    echo "rdma: SKIP: two guests need a network namespace of their own (root and ip netns)"
+# rdma_link: the guests' link, as QEMU netdev specs in RDMA_NETDEV_A and RDMA_NETDEV_B.
+# Where root can make a network namespace (RDMA_NETNS, deleted by run.sh's cleanup):
+# a bridge in it with two tap ports, the QEMUs running inside (RDMA_IN_NETNS). A tap
+# never refuses a write and queues 1000 frames for its reader, as a NIC does: 0 drops
+# in a pair run. Elsewhere: UDP between two loopback addresses (a random pair in 127/8,
+# so concurrent runs cannot collide), which drops frames when the reader falls behind
+# (5.7 % in a pair run slowed by strace; rxe resends them) but never stalls either.
+# What this replaced: unix datagram sockets between the QEMUs. Their receiver's queue
+# holds 10 frames, so more than half of QEMU's sends failed with EAGAIN (strace of one
+# pair run: 66,017 of 126,538) while QEMU held the guest's transmit queue, and twice in
+# CI a guest's transmit queue never restarted ("virtio_net eth0: TX timeout").
+# BRAID_RDMA_LINK=tap|udp forces one (tap fails where it cannot be had).
+rdma_link() {
+  local want=${BRAID_RDMA_LINK:-auto}
+  if [ "$want" != udp ]; then
+    if rdma_tap_link; then
+      RDMA_NETDEV_A="tap,id=n0,ifname=tapa,script=no,downscript=no"
+      RDMA_NETDEV_B="tap,id=n0,ifname=tapb,script=no,downscript=no"
+      echo "rdma: link: taps on a bridge in network namespace $RDMA_NETNS"
+      return 0
+    fi
+    [ -n "$RDMA_NETNS" ] && ip netns del "$RDMA_NETNS" 2>/dev/null
     RDMA_NETNS=
-    return 77
+    [ "$want" = tap ] && { echo "rdma: BRAID_RDMA_LINK=tap, but no tap link can be made here" >&2; return 1; }
   fi
+  local net=127.$((RANDOM % 254 + 1)).$((RANDOM % 256)) port=7700
+  RDMA_NETDEV_A="dgram,id=n0,local.type=inet,local.host=$net.1,local.port=$port,remote.type=inet,remote.host=$net.2,remote.port=$port"
+  RDMA_NETDEV_B="dgram,id=n0,local.type=inet,local.host=$net.2,local.port=$port,remote.type=inet,remote.host=$net.1,remote.port=$port"
+  local why="no tap link here"
+  [ "$want" = udp ] && why=BRAID_RDMA_LINK=udp
+  echo "rdma: link: UDP between $net.1 and $net.2 ($why)"
+}
+
+# rdma_tap_link: the namespace, bridge and taps of rdma_link; fails without root.
+rdma_tap_link() {
+  [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ] || return 1
+  RDMA_NETNS=braid-rdma-$$
+  ip netns add "$RDMA_NETNS" 2>/dev/null || { RDMA_NETNS=; return 1; }
   local ns=(ip -n "$RDMA_NETNS") port
   # No IPv6 in there: the bridge would otherwise send its own solicitations to the guests.
   ip netns exec "$RDMA_NETNS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 &&
-    "${ns[@]}" link add br0 type bridge || return 125
+    "${ns[@]}" link add br0 type bridge || return 1
   for port in tapa tapb; do
-    "${ns[@]}" tuntap add dev "$port" mode tap && "${ns[@]}" link set "$port" master br0 up || return 125
+    "${ns[@]}" tuntap add dev "$port" mode tap && "${ns[@]}" link set "$port" master br0 up || return 1
   done
-  "${ns[@]}" link set br0 up || return 125
+  "${ns[@]}" link set br0 up || return 1
   RDMA_IN_NETNS=(ip netns exec "$RDMA_NETNS")
 }
 
@@ -112,12 +132,10 @@ rdma_two_guests() {
   [ ${#b[@]} -gt 0 ] || { echo "rdma: nothing after ':::'" >&2; return 2; }
   rdma_prepare_share a 0 10.77.0.1 10.77.0.2 "${a[@]}" || return 125
   rdma_prepare_share b 1 10.77.0.2 10.77.0.1 "${b[@]}" || return 125
-  rdma_private_link || return $?
-  rdma_start_guest a 1 "$mem" "$work/a" "$timeout_s" 52:54:00:77:00:01 \
-    "tap,id=n0,ifname=tapa,script=no,downscript=no"
+  rdma_link || return 125
+  rdma_start_guest a 1 "$mem" "$work/a" "$timeout_s" 52:54:00:77:00:01 "$RDMA_NETDEV_A"
   local pa=$RDMA_GUEST_PID
-  rdma_start_guest b 1 "$mem" "$work/b" "$timeout_s" 52:54:00:77:00:02 \
-    "tap,id=n0,ifname=tapb,script=no,downscript=no"
+  rdma_start_guest b 1 "$mem" "$work/b" "$timeout_s" 52:54:00:77:00:02 "$RDMA_NETDEV_B"
   local pb=$RDMA_GUEST_PID va=0 vb=0
   wait "$pa" || va=$?
   wait "$pb" || vb=$?
