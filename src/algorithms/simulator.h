@@ -28,13 +28,15 @@ enum class SendCompletion {
   Buffered,
   // Once its receive has taken it, reading the sender's buffer only then: how a pull
   // transport works (cudaipc), and what any transport becomes for a message larger than
-  // its buffering. A plan that runs under this runs under any buffering, and its ranks
-  // never write a buffer that a peer has yet to read.
+  // its buffering. A plan that runs under this runs under any buffering. Up to a few
+  // million steps in all, receives also run as late as the plans allow and a step that
+  // writes bytes a send of its rank still offers is reported (a missing dependency).
   WhenPulled,
 };
 
-// Throws std::runtime_error describing the first mismatched message, the first pair of
-// ranks with a message that nobody received, or the first rank that is stuck.
+// Throws std::runtime_error describing the first mismatched message, the first write to
+// bytes a send still offers (pulled), the first pair of ranks with a message that
+// nobody received, or the first rank that is stuck.
 void simulate(std::vector<SimRank>& ranks, std::size_t elemSize, reduce::BinaryFn combine,
               SendCompletion sends = SendCompletion::WhenPulled);
 

@@ -112,6 +112,40 @@ TEST(Simulator, APlanThatNeedsBufferedSendsIsStuckWhenSendsArePulled) {
   EXPECT_EQ(simulateError(plans, in, out, SendCompletion::WhenPulled), "rank 0 is stuck after 0 of 2 steps");
 }
 
+// Rank 0 sends input[0] to rank 1 and copies output[0] over input[0]; with
+// `copyWaitsForSend` false nothing orders the two, as a plan made without PlanBuilder
+// (or with a wrong alias) could be.
+std::vector<Plan> sendThenOverwrite(bool copyWaitsForSend) {
+  Plan sender;
+  sender.steps.push_back({StepKind::Send, 1, {kInput, 0, 1}, {}});
+  sender.steps.push_back({StepKind::Copy, -1, {kOutput, 0, 1}, {kInput, 0, 1}});
+  if (copyWaitsForSend) {
+    sender.deps = {0};
+    sender.steps[1].firstDep = 0, sender.steps[1].numDeps = 1;
+  }
+  sender.finalize();
+  PlanBuilder receiver;
+  receiver.recv(0, {kOutput, 0, 1});
+  return {sender, receiver.finish()};
+}
+
+TEST(Simulator, AWriteToBytesASendStillOffersIsAMissingDependencyWhenSendsArePulled) {
+  std::vector<std::vector<std::uint64_t>> in{{7}, {0}}, out{{9}, {0}};
+  std::vector<Plan> racy = sendThenOverwrite(false);
+  EXPECT_EQ(simulateError(racy, in, out, SendCompletion::WhenPulled),
+            "rank 0: step 1 writes the bytes that its send step 0 to rank 1 still offers (not yet received): the "
+            "plan lacks a dependency of the writer on the send");
+  // Buffered, the race goes unseen: rank 1 gets a 7 or a 9, whichever step ran first.
+  in = {{7}, {0}}, out = {{9}, {0}};
+  EXPECT_EQ(simulateError(racy, in, out, SendCompletion::Buffered), "");
+  // With the dependency, the copy waits until rank 1 has pulled the 7.
+  in = {{7}, {0}}, out = {{9}, {0}};
+  std::vector<Plan> ordered = sendThenOverwrite(true);
+  ASSERT_EQ(simulateError(ordered, in, out, SendCompletion::WhenPulled), "");
+  EXPECT_EQ(out[1][0], 7u);
+  EXPECT_EQ(in[0][0], 9u);
+}
+
 // A cost model with round numbers, and ranks each on their own node.
 CostModel roundModel(double overheadUs) {
   CostModel m;
