@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
@@ -25,8 +24,9 @@ class DataRun {
 
   // Strict, the order steps run in makes unpulled_ catch a writer that does not wait
   // for a send: sends run as soon as they can, other local work next, and receives
-  // only when nothing else can run, oldest first, so that each send stays unpulled for
-  // as long as the plans allow. Otherwise steps run as they become ready.
+  // only when nothing else can run, so that each send stays unpulled for as long as the
+  // plans allow. Otherwise steps run as they become ready. Newest first in each class:
+  // the steps of one rank stay together, in cache (oldest first took 1.5 times as long).
   void run() {
     progress_.start(enqueue());
     for (;;) {
@@ -44,8 +44,8 @@ class DataRun {
         next = local_.back();
         local_.pop_back();
       } else if (!pulls_.empty()) {
-        next = pulls_.front();
-        pulls_.pop_front();
+        next = pulls_.back();
+        pulls_.pop_back();
       } else {
         break;
       }
@@ -219,7 +219,7 @@ class DataRun {
   SimProgress progress_;
   std::vector<StepRef> ready_;                         // as SimProgress reports them
   std::vector<StepRef> local_;                         // strict: ready copies and reductions
-  std::deque<StepRef> pulls_;                          // strict: ready receives
+  std::vector<StepRef> pulls_;                         // strict: ready receives
   std::unordered_map<std::uint64_t, Parked> pending_;  // by receiving (rank, step)
   std::vector<UnpulledSends> unpulled_;                // by sending rank
 };
