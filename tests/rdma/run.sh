@@ -11,9 +11,9 @@
 # verbs work). Default command: tests/rdma/selfcheck.sh one.
 # Two guests (1 vCPU each; more oversubscribes a 2-core host): A is 10.77.0.1, B is
 # 10.77.0.2, joined only to each other (taps on a bridge in a network namespace of the
-# run's own; without root, UDP between two loopback addresses; see lib/guests.sh's
-# rdma_link). CMD_A runs in A, CMD_B in B; without ":::" both run CMD. Default
-# commands: selfcheck.sh server ::: selfcheck.sh client 10.77.0.1.
+# run's own; where none can be made, UDP between two loopback addresses; see
+# lib/guests.sh's rdma_link). CMD_A runs in A, CMD_B in B; without ":::" both run
+# CMD. Default commands: selfcheck.sh server ::: selfcheck.sh client 10.77.0.1.
 # Commands start in the caller's working directory, with exit status 124 if they
 # outlive --timeout minus 20 s.
 #

@@ -102,7 +102,7 @@ case "$mode" in
     # here (a message sent, never arrived, no error on either NIC); the second one's
     # guest log showed why: the guest's transmit queue had stopped for good ("virtio_net
     # eth0: TX timeout"), under the unix-datagram link run.sh used then (see
-    # rdma_private_link). The timeout report quotes each lane's counters and rxe's own,
+    # rdma_link). The timeout report quotes each lane's counters and rxe's own,
     # to tell a lost message from Braid's own.
     run across_guests_large ok:1 "$check" --quick --large 1048579
     # The acceptance line of nccl-tests: all_reduce_perf across the guests, results checked.

@@ -72,13 +72,14 @@ rdma_one_guest() {
 # Where root can make a network namespace (RDMA_NETNS, deleted by run.sh's cleanup):
 # a bridge in it with two tap ports, the QEMUs running inside (RDMA_IN_NETNS). A tap
 # never refuses a write and queues 1000 frames for its reader, as a NIC does: 0 drops
-# in a pair run. Elsewhere: UDP between two loopback addresses (a random pair in 127/8,
-# so concurrent runs cannot collide), which drops frames when the reader falls behind
+# in a pair run. Elsewhere: UDP between two loopback addresses (a random pair in 127/8
+# and a random port: QEMU binds with SO_REUSEADDR, so two runs that drew the same would
+# share frames unawares; 1 in 10^9), which drops frames when the reader falls behind
 # (5.7 % in a pair run slowed by strace; rxe resends them) but never stalls either.
 # What this replaced: unix datagram sockets between the QEMUs. Their receiver's queue
 # holds 10 frames, so more than half of QEMU's sends failed with EAGAIN (strace of one
-# pair run: 66,017 of 126,538) while QEMU held the guest's transmit queue, and twice in
-# CI a guest's transmit queue never restarted ("virtio_net eth0: TX timeout").
+# pair run: 66,017 of 126,538) while QEMU held the guest's transmit queue, and in a CI
+# run a guest's transmit queue never restarted ("virtio_net eth0: TX timeout").
 # BRAID_RDMA_LINK=tap|udp forces one (tap fails where it cannot be had).
 rdma_link() {
   local want=${BRAID_RDMA_LINK:-auto}
@@ -93,7 +94,7 @@ rdma_link() {
     RDMA_NETNS=
     [ "$want" = tap ] && { echo "rdma: BRAID_RDMA_LINK=tap, but no tap link can be made here" >&2; return 1; }
   fi
-  local net=127.$((RANDOM % 254 + 1)).$((RANDOM % 256)) port=7700
+  local net=127.$((RANDOM % 254 + 1)).$((RANDOM % 256)) port=$((RANDOM % 16384 + 16384))
   RDMA_NETDEV_A="dgram,id=n0,local.type=inet,local.host=$net.1,local.port=$port,remote.type=inet,remote.host=$net.2,remote.port=$port"
   RDMA_NETDEV_B="dgram,id=n0,local.type=inet,local.host=$net.2,local.port=$port,remote.type=inet,remote.host=$net.1,remote.port=$port"
   local why="no tap link here"
@@ -104,12 +105,15 @@ rdma_link() {
 # rdma_tap_link: the namespace, bridge and taps of rdma_link; fails without root.
 rdma_tap_link() {
   [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ] || return 1
-  RDMA_NETNS=braid-rdma-$$
-  ip netns add "$RDMA_NETNS" 2>/dev/null || { RDMA_NETNS=; return 1; }
+  # Named after the run's work dir, unique among live runs (a pid may be reused, or
+  # repeat in another pid namespace); set only once made, so cleanup deletes only ours.
+  local name=braid-rdma-${work##*.}
+  ip netns add "$name" 2>/dev/null || return 1
+  RDMA_NETNS=$name
   local ns=(ip -n "$RDMA_NETNS") port
-  # No IPv6 in there: the bridge would otherwise send its own solicitations to the guests.
-  ip netns exec "$RDMA_NETNS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 &&
-    "${ns[@]}" link add br0 type bridge || return 1
+  # No IPv6 in there (where the host has it): the bridge would send solicitations.
+  ip netns exec "$RDMA_NETNS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
+  "${ns[@]}" link add br0 type bridge || return 1
   for port in tapa tapb; do
     "${ns[@]}" tuntap add dev "$port" mode tap && "${ns[@]}" link set "$port" master br0 up || return 1
   done
