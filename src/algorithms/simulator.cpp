@@ -78,7 +78,7 @@ class DataRun {
 
   void runStep(std::uint32_t rank, std::uint32_t step) {
     const SimStep& s = plans_[rank].steps[step];
-    if (strict_ && s.kind != StepKind::Send) checkNotUnpulled(rank, step, s);
+    if (strict_ && (s.kind == StepKind::Copy || s.kind == StepKind::Reduce)) checkNotUnpulled(rank, step, s);
     switch (s.kind) {
       case StepKind::Copy:
         std::memmove(at(rank, s.dstBuffer, s.dstOffset), at(rank, s.srcBuffer, s.srcOffset), s.count * elemSize_);
@@ -100,10 +100,15 @@ class DataRun {
         // those whose message had to wait (the others ran inside send()).
         auto parked = pending_.extract(key(rank, step));
         Parked& m = parked.mapped();
+        // The message it takes is no longer offered (a rank may send to itself).
+        if (strict_) {
+          unpulled_[m.sender.rank].remove(m.live, m.sender.step);
+          checkNotUnpulled(rank, step, s);
+        }
         receive(rank, s, m.live ? m.live : m.copy.data());
         progress_.posted(rank, step, enqueue());
         progress_.complete(rank, step, enqueue());
-        if (m.live) pulled(m.sender, m.live);
+        if (m.live) progress_.complete(m.sender.rank, m.sender.step, enqueue());
         return;
       }
     }
@@ -141,11 +146,6 @@ class DataRun {
     pending_.emplace(key(to->rank, to->step), std::move(m));
     progress_.arrive(*to, enqueue());
     return false;
-  }
-
-  void pulled(StepRef send, const unsigned char* data) {
-    if (strict_) unpulled_[send.rank].remove(data, send.step);
-    progress_.complete(send.rank, send.step, enqueue());
   }
 
   // A step that writes bytes a send of its rank has posted and nobody has pulled yet:
@@ -187,6 +187,7 @@ class DataRun {
   class UnpulledSends {
    public:
     void add(const Unpulled& u) {
+      if (u.begin == u.end) return;  // offers no bytes
       longest_ = std::max(longest_, address(u.end) - address(u.begin));
       byBegin_.emplace(address(u.begin), u);
     }

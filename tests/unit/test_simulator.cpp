@@ -146,6 +146,25 @@ TEST(Simulator, AWriteToBytesASendStillOffersIsAMissingDependencyWhenSendsArePul
   EXPECT_EQ(in[0][0], 9u);
 }
 
+TEST(Simulator, BytesBesideAnUnpulledSendAndAMessageToItselfAreNotMissingDependencies) {
+  // Rank 0 sends input[0] to rank 1 and, with nothing ordering them, overwrites input[1]
+  // (the next element) and takes a message from itself onto the bytes it sent itself.
+  Plan sender;
+  sender.steps.push_back({StepKind::Send, 1, {kInput, 0, 1}, {}});
+  sender.steps.push_back({StepKind::Copy, -1, {kOutput, 0, 1}, {kInput, 1, 1}});
+  sender.steps.push_back({StepKind::Send, 0, {kOutput, 1, 1}, {}});
+  sender.steps.push_back({StepKind::Recv, 0, {}, {kOutput, 1, 1}});
+  sender.finalize();
+  PlanBuilder receiver;
+  receiver.recv(0, {kOutput, 0, 1});
+  std::vector<Plan> plans{sender, receiver.finish()};
+  std::vector<std::vector<std::uint64_t>> in{{7, 8}, {0, 0}}, out{{9, 5}, {0, 0}};
+  ASSERT_EQ(simulateError(plans, in, out, SendCompletion::WhenPulled), "");
+  EXPECT_EQ(out[1][0], 7u);
+  EXPECT_EQ(in[0], (std::vector<std::uint64_t>{7, 9}));
+  EXPECT_EQ(out[0][1], 5u);
+}
+
 // A cost model with round numbers, and ranks each on their own node.
 CostModel roundModel(double overheadUs) {
   CostModel m;
