@@ -31,7 +31,10 @@ void WorkState::finish(std::exception_ptr e) {
 }
 
 CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::unique_ptr<BootstrapRoot> root)
-    : rank_(rank), size_(size), root_(std::move(root)), device_(std::make_unique<DeviceSide>(rank)) {
+    : rank_(rank),
+      size_(size),
+      root_(std::move(root)),
+      device_(std::make_unique<DeviceSide>(rank, std::string(id.bytes.begin(), id.bytes.end()))) {
   log::setRank(rank);
   const Env& env = Env::get();
   check_ = env.checkLevel();

@@ -202,8 +202,7 @@ TEST(DeviceStreams, PageableMemoryOnAStreamIsRefusedByName) {
 
 TEST(DeviceStreams, DeviceMemoryWithoutAStreamUsesTheDefaultStream) {
   BRAID_SKIP_WITHOUT_GPU();
-  // One rank: ranks as threads cannot share the legacy default stream (one rank's wait
-  // would hold up the next rank's copies on the same stream).
+  // One rank: ranks as threads cannot share the legacy default stream (the next test).
   auto out = runRanks(1, [](Communicator& c) {
     check(cudaSetDevice(0), "cudaSetDevice");
     DeviceBuffer in(4096), res(4096);
@@ -213,6 +212,55 @@ TEST(DeviceStreams, DeviceMemoryWithoutAStreamUsesTheDefaultStream) {
     check(cudaMemcpyAsync(down.get(), res.get(), 4096, cudaMemcpyDeviceToHost, nullptr), "download");
     waitFor(nullptr, "the default stream");
     for (int i = 0; i < 4096; ++i) ASSERT_EQ(down.get()[i], 3) << i;
+  });
+  expectAllOk(out);
+}
+
+// Thread ranks on one GPU share its legacy default stream: a second rank's call on it,
+// or on a blocking stream, would wait there behind the first rank's call, which waits
+// for the second rank. The second call is refused at once, naming the first rank, and
+// nothing is lost: the first rank's call completes once the second joins on a
+// non-blocking stream.
+TEST(DeviceStreams, ASecondThreadRankOnTheLegacyStreamIsRefusedAndLosesNothing) {
+  BRAID_SKIP_WITHOUT_GPU();
+  const std::size_t n = 4096;
+  std::atomic<bool> firstEnqueued{false};
+  auto out = runRanks(2, [&](Communicator& c) {
+    check(cudaSetDevice(0), "cudaSetDevice");
+    Stream own;
+    DeviceBuffer in(n), res(n);
+    PinnedBuffer down(n);
+    check(cudaMemsetAsync(in.get(), c.rank() + 1, n, own.get()), "cudaMemsetAsync");
+    // Both ranks on streams of their own first: binding and staging are set up.
+    c.allReduce(in.get(), res.get(), n, DataType::Uint8, ReduceOp::Sum, own.get());
+    waitFor(own.get(), "the warm-up all-reduce");
+    c.barrier();
+    check(cudaMemsetAsync(res.get(), 0, n, own.get()), "cudaMemsetAsync");
+    waitFor(own.get(), "clearing the result");
+    if (c.rank() == 0) {
+      c.allReduce(in.get(), res.get(), n, DataType::Uint8, ReduceOp::Sum);  // the legacy default stream
+      firstEnqueued = true;
+      check(cudaMemcpyAsync(down.get(), res.get(), n, cudaMemcpyDeviceToHost, nullptr), "download");
+      waitFor(nullptr, "the default stream");
+    } else {
+      const auto until = Clock::now() + std::chrono::seconds(60);
+      while (!firstEnqueued.load() && Clock::now() < until) std::this_thread::yield();
+      ASSERT_TRUE(firstEnqueued.load()) << "rank 0 did not enqueue its call";
+      expectError<InvalidArgument>([&] { c.allReduce(in.get(), res.get(), n, DataType::Uint8, ReduceOp::Sum); },
+                                   {"default stream (null 'stream')", "rank 0", "cudaStreamNonBlocking"}, 1);
+      cudaStream_t blocking = nullptr;
+      check(cudaStreamCreate(&blocking), "cudaStreamCreate");
+      expectError<InvalidArgument>(
+          [&] { c.allReduce(in.get(), res.get(), n, DataType::Uint8, ReduceOp::Sum, blocking); },
+          {"argument 'stream' is a blocking stream", "rank 0", "the legacy default stream"}, 1);
+      check(cudaStreamDestroy(blocking), "cudaStreamDestroy");
+      c.allReduce(in.get(), res.get(), n, DataType::Uint8, ReduceOp::Sum, own.get());
+      check(cudaMemcpyAsync(down.get(), res.get(), n, cudaMemcpyDeviceToHost, own.get()), "download");
+      waitFor(own.get(), "the rank's own stream");
+    }
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(down.get()[i], 3) << "rank " << c.rank() << ", byte " << i;
+    EXPECT_FALSE(c.asyncError());
+    c.barrier();
   });
   expectAllOk(out);
 }

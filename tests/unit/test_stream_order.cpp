@@ -328,6 +328,32 @@ TEST_F(StagedFixture, WaitingForTheStreamEndsAtTheDeadlineOrOnStop) {
   EXPECT_GT(fake.frees, freed);
 }
 
+// Stream handles the fake reads flags from: the two values each handle stands for.
+CUresult fakeStreamFlags(CUstream s, unsigned int* flags) {
+  if (s == reinterpret_cast<CUstream>(0x10)) return CUDA_ERROR_INVALID_HANDLE;
+  *flags = s == reinterpret_cast<CUstream>(0x20) ? CU_STREAM_NON_BLOCKING : CU_STREAM_DEFAULT;
+  return CUDA_SUCCESS;
+}
+
+TEST(StreamOrdering, TheDefaultStreamsAreKnownByTheirHandlesAndOthersByTheirFlags) {
+  cuda::Driver d = fakeDriver();
+  d.cuStreamGetFlags = fakeStreamFlags;
+  EXPECT_EQ(orderingOf(d, nullptr, 0, "allReduce"), StreamOrdering::Legacy);
+  EXPECT_EQ(orderingOf(d, CU_STREAM_LEGACY, 0, "allReduce"), StreamOrdering::Legacy);
+  EXPECT_EQ(orderingOf(d, CU_STREAM_PER_THREAD, 0, "allReduce"), StreamOrdering::Blocking);
+  EXPECT_EQ(orderingOf(d, reinterpret_cast<CUstream>(0x30), 0, "allReduce"), StreamOrdering::Blocking);
+  EXPECT_EQ(orderingOf(d, reinterpret_cast<CUstream>(0x20), 0, "allReduce"), StreamOrdering::NonBlocking);
+  try {
+    orderingOf(d, reinterpret_cast<CUstream>(0x10), 5, "broadcast");
+    ADD_FAILURE() << "a stream whose flags CUDA cannot read was classified";
+  } catch (const SystemError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("rank 5"), std::string::npos) << what;
+    EXPECT_NE(what.find("broadcast"), std::string::npos) << what;
+    EXPECT_NE(what.find("cuStreamGetFlags"), std::string::npos) << what;
+  }
+}
+
 }  // namespace
 }  // namespace braid
 #endif

@@ -22,7 +22,7 @@ namespace braid::cuda {
   X(cuGetErrorName, 6000) X(cuGetErrorString, 6000) X(cuCtxGetCurrent, 4000) X(cuCtxGetDevice, 2000)   \
   X(cuCtxPushCurrent, 4000) X(cuCtxPopCurrent, 4000) X(cuDevicePrimaryCtxGetState, 7000)               \
   X(cuDevicePrimaryCtxRetain, 7000) X(cuDevicePrimaryCtxRelease, 11000) X(cuStreamGetCtx, 9020)        \
-  X(cuStreamIsCapturing, 10000) X(cuStreamWaitValue32, 11070) X(cuLaunchHostFunc, 10000)               \
+  X(cuStreamGetFlags, 5050) X(cuStreamIsCapturing, 10000) X(cuStreamWaitValue32, 11070) X(cuLaunchHostFunc, 10000)               \
   X(cuMemcpyAsync, 4000) X(cuMemHostAlloc, 2020) X(cuMemFreeHost, 2000)                                \
   X(cuMemHostGetDevicePointer, 3020) X(cuEventCreate, 2000) X(cuEventRecord, 2000)                     \
   X(cuEventQuery, 2000) X(cuEventDestroy, 4000) X(cuMemAlloc, 3020) X(cuMemFree, 3020)                 \

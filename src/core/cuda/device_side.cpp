@@ -5,6 +5,7 @@
 #include "core/cuda/memory_kind.h"
 #include "core/cuda/staging_pool.h"
 #include "core/cuda/stream_order.h"
+#include "core/cuda/stream_sharing.h"
 #include "core/cuda/ticket_flag.h"
 #include "core/log.h"
 #include "reduce/cuda/device_reduce.h"
@@ -104,7 +105,8 @@ void loadKernelsOnce(CUcontext ctx) {
 
 }  // namespace
 
-DeviceSide::DeviceSide(int rank) : rank_(rank), state_(std::make_unique<State>()) {}
+DeviceSide::DeviceSide(int rank, std::string comm)
+    : rank_(rank), comm_(std::move(comm)), state_(std::make_unique<State>()) {}
 
 DeviceSide::~DeviceSide() { shutdown(std::chrono::milliseconds(0)); }
 
@@ -158,6 +160,7 @@ CallPath DeviceSide::route(const char* call, Stream stream, std::initializer_lis
                             ErrorContext{rank_, -1, "", ""});
   }
   checkStream(call, stream);
+  refuseSerialisingStream(call, stream);
   return CallPath::Stream;
 }
 
@@ -239,6 +242,20 @@ void DeviceSide::checkStream(const char* call, Stream stream) {
   refuseGraphCapture(d, rank_, call, stream, s.ctx);
 }
 
+void DeviceSide::refuseSerialisingStream(const char* call, Stream stream) {
+  State& s = *state_;
+  const StreamOrdering mine = orderingOf(*s.driver, static_cast<CUstream>(stream), rank_, call);
+  const auto conflict = StreamSharing::process().admit(comm_, s.ctx, rank_, mine);
+  if (conflict.rank < 0) return;
+  const char* which = stream ? "argument 'stream'" : "the default stream (null 'stream')";
+  throw InvalidArgument(prefix(rank_, call) + which + " is " + describe(mine) + ", and rank " +
+                        std::to_string(conflict.rank) + " of this communicator, a thread of this process on the same "
+                        "GPU, made its latest call on " + describe(conflict.ordering) + ": each would wait on its "
+                        "stream for the other's part of a collective that this one holds up, until BRAID_TIMEOUT. "
+                        "Give every rank on a shared GPU a stream of its own made with cudaStreamNonBlocking, or "
+                        "run the ranks as processes", ErrorContext{rank_, -1, "", ""});
+}
+
 std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions,
                                                  std::vector<StagedPiece> pieces) {
   State& s = *state_;
@@ -307,6 +324,7 @@ void DeviceSide::shutdown(std::chrono::milliseconds bound) {
     if (deadline.expired()) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  if (s.ctx) StreamSharing::process().forget(comm_, s.ctx, rank_);  // its streams wait for nobody now
   if (s.shut.exchange(true) || !s.ctx) return;
   s.flag->releaseAll();  // no stream waits on this rank any more
   const cuda::Driver& d = *s.driver;

@@ -20,7 +20,9 @@
 //
 // Nothing assumes one rank per GPU: each rank has its own streams, staging and ticket
 // word, whether its peers on the GPU are threads of this process or other processes.
-// A null stream with device memory means the legacy default stream (NCCL's stream 0).
+// A null stream with device memory means the legacy default stream (NCCL's stream 0);
+// ranks that are threads of one process on one GPU share it, so only one of them may
+// use it, and only while the others' streams are non-blocking (stream_sharing.h).
 #include <braid/communicator.h>
 
 #include "core/cuda/staging_plan.h"
@@ -63,7 +65,8 @@ class StagedBatch {
 
 class DeviceSide {
  public:
-  explicit DeviceSide(int rank);  // no CUDA call: a host job never pays for this
+  // `comm` tells this rank's communicator from others in the process (its unique id).
+  DeviceSide(int rank, std::string comm);  // no CUDA call: a host job never pays for this
   ~DeviceSide();
   DeviceSide(const DeviceSide&) = delete;
   DeviceSide& operator=(const DeviceSide&) = delete;
@@ -71,7 +74,9 @@ class DeviceSide {
   // Where a call runs. The first Stream call binds the rank to a GPU: the stream's
   // context, else the caller's current one. Throws, naming the argument and the rank:
   // InvalidArgument for pageable host memory on a stream, device memory of another
-  // GPU, a stream of another context; UnsupportedError for a stream that captures a
+  // GPU, a stream of another context, a stream that would wait for (or hold up) another
+  // rank of the communicator on the same GPU in this process, through the legacy
+  // default stream (stream_sharing.h); UnsupportedError for a stream that captures a
   // CUDA graph; SystemError where CUDA cannot be used (no driver, no GPU) and why.
   CallPath route(const char* call, Stream stream, std::initializer_list<BufferArg> buffers);
   // The PCI bus id of the GPU whose context is current on this thread ("0000:3B:00.0"),
@@ -99,9 +104,11 @@ class DeviceSide {
  private:
   void bind(const char* call, Stream stream, int deviceOfBuffer);
   void checkStream(const char* call, Stream stream);
+  void refuseSerialisingStream(const char* call, Stream stream);
 
   struct State;
   int rank_;
+  std::string comm_;
   std::unique_ptr<State> state_;
 };
 

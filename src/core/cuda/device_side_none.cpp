@@ -2,11 +2,13 @@
 // is refused with the reason.
 #include "core/cuda/device_side.h"
 
+#include <utility>
+
 namespace braid {
 
 struct DeviceSide::State {};
 
-DeviceSide::DeviceSide(int rank) : rank_(rank) {}
+DeviceSide::DeviceSide(int rank, std::string comm) : rank_(rank), comm_(std::move(comm)) {}
 DeviceSide::~DeviceSide() = default;
 
 CallPath DeviceSide::route(const char* call, Stream stream, std::initializer_list<BufferArg>) {

@@ -78,6 +78,17 @@ class SlotBatch final : public StagedBatch {
 
 }  // namespace
 
+StreamOrdering orderingOf(const cuda::Driver& driver, CUstream stream, int rank, const char* call) {
+  if (!stream || stream == CU_STREAM_LEGACY) return StreamOrdering::Legacy;
+  // The per-thread default stream does not wait for other threads' streams, but it
+  // does wait for the legacy one, as a blocking stream does.
+  if (stream == CU_STREAM_PER_THREAD) return StreamOrdering::Blocking;
+  unsigned int flags = 0;
+  const CUresult r = driver.cuStreamGetFlags(stream, &flags);
+  if (r != CUDA_SUCCESS) throwCudaError(driver, r, rank, call, "reading the flags of argument 'stream' (cuStreamGetFlags)");
+  return (flags & CU_STREAM_NON_BLOCKING) ? StreamOrdering::NonBlocking : StreamOrdering::Blocking;
+}
+
 std::unique_ptr<StagedBatch> enqueueStaged(const cuda::Driver& driver, CUstream stream, StagingSlot& slot,
                                            TicketFlag& flag, CUdeviceptr flagOnDevice,
                                            const std::vector<StagedRegion>& regions,

@@ -2,6 +2,7 @@
 // The stream's side of one staged call: copy the inputs in, tell the worker, wait for
 // the ticket, copy the results back, mark the slot done.
 #include "core/cuda/device_side.h"
+#include "core/cuda/stream_sharing.h"
 #include "core/cuda/staging_pool.h"
 #include "core/cuda/ticket_flag.h"
 
@@ -9,6 +10,11 @@
 #include <vector>
 
 namespace braid {
+
+// How `stream` (of the current context) is ordered with the legacy default stream. A
+// null stream is the legacy one, as everywhere in the API. Throws SystemError, naming
+// the rank and the call, when CUDA cannot say.
+StreamOrdering orderingOf(const cuda::Driver& driver, CUstream stream, int rank, const char* call);
 
 // The caller's thread, with the stream's context current; `regions` are laid out in
 // `slot`. With `pieces`, every piece's inputs are copied in (each followed by a host
