@@ -31,10 +31,7 @@ void WorkState::finish(std::exception_ptr e) {
 }
 
 CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::unique_ptr<BootstrapRoot> root)
-    : rank_(rank),
-      size_(size),
-      root_(std::move(root)),
-      device_(std::make_unique<DeviceSide>(rank, std::string(id.bytes.begin(), id.bytes.end()))) {
+    : rank_(rank), size_(size), root_(std::move(root)), device_(std::make_unique<DeviceSide>(rank)) {
   log::setRank(rank);
   const Env& env = Env::get();
   check_ = env.checkLevel();
@@ -70,11 +67,15 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   }
   setup.raise(peers_, rank);
   ctx.peers = &peers_;
+  bool threadPeers = false;  // another rank of this communicator in this very process
   for (int r = 0; r < size; ++r) {
     if (std::strncmp(peers_[r].hostId, me.hostId, sizeof me.hostId) != 0) continue;
     if (r < rank) ++localRank_;
     if (r != rank) ++localSize_;
+    if (r != rank && peers_[r].pid == me.pid) threadPeers = true;
   }
+  // Their streams may wait for each other through the GPU's legacy default stream.
+  if (threadPeers) device_->shareStreamsWith(ctx.commTag);
   requireSharedSettings(peers_, rank);
   choice_ = makeAlgorithmChoice(peers_, settings);
 

@@ -217,10 +217,10 @@ TEST(DeviceStreams, DeviceMemoryWithoutAStreamUsesTheDefaultStream) {
 }
 
 // Thread ranks on one GPU share its legacy default stream: a second rank's call on it,
-// or on a blocking stream, would wait there behind the first rank's call, which waits
-// for the second rank. The second call is refused at once, naming the first rank, and
-// nothing is lost: the first rank's call completes once the second joins on a
-// non-blocking stream.
+// or on a blocking stream, while the first rank's call there is unfinished, would wait
+// behind it, and it waits for the second rank. The second call is refused at once,
+// naming the first rank, and nothing is lost: the first rank's call completes once the
+// second joins on a non-blocking stream.
 TEST(DeviceStreams, ASecondThreadRankOnTheLegacyStreamIsRefusedAndLosesNothing) {
   BRAID_SKIP_WITHOUT_GPU();
   const std::size_t n = 4096;

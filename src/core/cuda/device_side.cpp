@@ -31,6 +31,7 @@ struct DeviceSide::State {
   std::unique_ptr<TicketFlag> flag;
   std::unique_ptr<StagingPool> pool;
   bool onDevice = false;  // staging in GPU memory, the collective run there
+  std::string sharedComm;  // other ranks of the communicator are threads of this process: its tag
   Doorbell* doorbell = nullptr;
   std::unique_ptr<CudaCompute> compute;  // destroyed before the pool: its stream reads staging
   // abort() may run on another thread while the caller stages a call: binding, staging
@@ -105,8 +106,7 @@ void loadKernelsOnce(CUcontext ctx) {
 
 }  // namespace
 
-DeviceSide::DeviceSide(int rank, std::string comm)
-    : rank_(rank), comm_(std::move(comm)), state_(std::make_unique<State>()) {}
+DeviceSide::DeviceSide(int rank) : rank_(rank), state_(std::make_unique<State>()) {}
 
 DeviceSide::~DeviceSide() { shutdown(std::chrono::milliseconds(0)); }
 
@@ -160,7 +160,6 @@ CallPath DeviceSide::route(const char* call, Stream stream, std::initializer_lis
                             ErrorContext{rank_, -1, "", ""});
   }
   checkStream(call, stream);
-  refuseSerialisingStream(call, stream);
   return CallPath::Stream;
 }
 
@@ -242,18 +241,31 @@ void DeviceSide::checkStream(const char* call, Stream stream) {
   refuseGraphCapture(d, rank_, call, stream, s.ctx);
 }
 
-void DeviceSide::refuseSerialisingStream(const char* call, Stream stream) {
+namespace {
+
+// A host function at the end of a call: the stream is past it (user data: its ticket).
+void CUDA_CB streamPastCall(void* ticket) {
+  StreamSharing::process().finish(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(ticket)));
+}
+
+}  // namespace
+
+std::uint64_t DeviceSide::admitOnStream(const char* call, Stream stream) {
   State& s = *state_;
-  const StreamOrdering mine = orderingOf(*s.driver, static_cast<CUstream>(stream), rank_, call);
-  const auto conflict = StreamSharing::process().admit(comm_, s.ctx, rank_, mine);
-  if (conflict.rank < 0) return;
+  const auto handle = static_cast<CUstream>(stream);
+  StreamCall mine{s.sharedComm, s.ctx, rank_, orderingOf(*s.driver, handle, rank_, call), nullptr};
+  // One handle, one stream: but for the per-thread default stream, which is each thread's own.
+  if (mine.ordering != StreamOrdering::Legacy && handle != CU_STREAM_PER_THREAD) mine.stream = handle;
+  const auto admission = StreamSharing::process().admit(mine);
+  if (admission.ticket > 0) return admission.ticket;
   const char* which = stream ? "argument 'stream'" : "the default stream (null 'stream')";
-  throw InvalidArgument(prefix(rank_, call) + which + " is " + describe(mine) + ", and rank " +
-                        std::to_string(conflict.rank) + " of this communicator, a thread of this process on the same "
-                        "GPU, made its latest call on " + describe(conflict.ordering) + ": each would wait on its "
-                        "stream for the other's part of a collective that this one holds up, until BRAID_TIMEOUT. "
-                        "Give every rank on a shared GPU a stream of its own made with cudaStreamNonBlocking, or "
-                        "run the ranks as processes", ErrorContext{rank_, -1, "", ""});
+  const std::string theirs = admission.sameStream ? "that very stream" : describe(admission.ordering);
+  throw InvalidArgument(prefix(rank_, call) + which + " is " + describe(mine.ordering) + ", and rank " +
+                        std::to_string(admission.rank) + " of this communicator, a thread of this process on the "
+                        "same GPU, has a call on " + theirs + " that has not finished: each stream would wait for "
+                        "the other's part of a collective until BRAID_TIMEOUT. Give every rank on a shared GPU a "
+                        "stream of its own made with cudaStreamNonBlocking, or run the ranks as processes",
+                        ErrorContext{rank_, -1, "", ""});
 }
 
 std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions,
@@ -267,10 +279,29 @@ std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream stream
   const cuda::Driver& d = *s.driver;
   cuda::ContextScope scope(d, s.ctx);
   if (scope.status() != CUDA_SUCCESS) cuda::throwCudaError(d, scope.status(), rank_, call, "making the rank's context current");
-  const std::size_t bytes = layOut(regions);
-  StagingSlot& slot = s.pool->acquire(bytes, call);
-  if (s.onDevice) pieces.clear();
-  return enqueueStaged(d, static_cast<CUstream>(stream), slot, *s.flag, s.wordOnDevice, regions, pieces, rank_, call);
+  const std::uint64_t ticket = s.sharedComm.empty() ? 0 : admitOnStream(call, stream);
+  try {
+    const std::size_t bytes = layOut(regions);
+    StagingSlot& slot = s.pool->acquire(bytes, call);
+    if (s.onDevice) pieces.clear();
+    auto batch = enqueueStaged(d, static_cast<CUstream>(stream), slot, *s.flag, s.wordOnDevice, regions, pieces,
+                               rank_, call);
+    if (ticket > 0) {
+      // Fails only with the stream itself: the batch then goes, releasing the stream's waits.
+      const CUresult r = d.cuLaunchHostFunc(static_cast<CUstream>(stream), streamPastCall,
+                                            reinterpret_cast<void*>(static_cast<std::uintptr_t>(ticket)));
+      if (r != CUDA_SUCCESS) cuda::throwCudaError(d, r, rank_, call, "marking the end of the call (cuLaunchHostFunc)");
+    }
+    return batch;
+  } catch (...) {
+    StreamSharing::process().finish(ticket);  // not on the stream, or not known to end there
+    throw;
+  }
+}
+
+void DeviceSide::shareStreamsWith(std::string comm) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->sharedComm = std::move(comm);
 }
 
 void DeviceSide::stageOnDevice(Doorbell* doorbell) {
@@ -324,7 +355,8 @@ void DeviceSide::shutdown(std::chrono::milliseconds bound) {
     if (deadline.expired()) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  if (s.ctx) StreamSharing::process().forget(comm_, s.ctx, rank_);  // its streams wait for nobody now
+  // Its streams wait for nobody now.
+  if (s.ctx && !s.sharedComm.empty()) StreamSharing::process().forget(s.sharedComm, s.ctx, rank_);
   if (s.shut.exchange(true) || !s.ctx) return;
   s.flag->releaseAll();  // no stream waits on this rank any more
   const cuda::Driver& d = *s.driver;

@@ -21,8 +21,9 @@
 // Nothing assumes one rank per GPU: each rank has its own streams, staging and ticket
 // word, whether its peers on the GPU are threads of this process or other processes.
 // A null stream with device memory means the legacy default stream (NCCL's stream 0);
-// ranks that are threads of one process on one GPU share it, so only one of them may
-// use it, and only while the others' streams are non-blocking (stream_sharing.h).
+// ranks that are threads of one process on one GPU share it, so a call on it (or on a
+// blocking stream, or on another rank's stream) while another rank's call that it would
+// wait for is unfinished is refused (stream_sharing.h).
 #include <braid/communicator.h>
 
 #include "core/cuda/staging_plan.h"
@@ -30,6 +31,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -65,8 +67,7 @@ class StagedBatch {
 
 class DeviceSide {
  public:
-  // `comm` tells this rank's communicator from others in the process (its unique id).
-  DeviceSide(int rank, std::string comm);  // no CUDA call: a host job never pays for this
+  explicit DeviceSide(int rank);  // no CUDA call: a host job never pays for this
   ~DeviceSide();
   DeviceSide(const DeviceSide&) = delete;
   DeviceSide& operator=(const DeviceSide&) = delete;
@@ -74,9 +75,7 @@ class DeviceSide {
   // Where a call runs. The first Stream call binds the rank to a GPU: the stream's
   // context, else the caller's current one. Throws, naming the argument and the rank:
   // InvalidArgument for pageable host memory on a stream, device memory of another
-  // GPU, a stream of another context, a stream that would wait for (or hold up) another
-  // rank of the communicator on the same GPU in this process, through the legacy
-  // default stream (stream_sharing.h); UnsupportedError for a stream that captures a
+  // GPU, a stream of another context; UnsupportedError for a stream that captures a
   // CUDA graph; SystemError where CUDA cannot be used (no driver, no GPU) and why.
   CallPath route(const char* call, Stream stream, std::initializer_list<BufferArg> buffers);
   // The PCI bus id of the GPU whose context is current on this thread ("0000:3B:00.0"),
@@ -87,9 +86,15 @@ class DeviceSide {
   // The caller's thread, after route() said Stream: lays the regions out in a staging
   // slot and enqueues the copies and the waits on `stream`, piece by piece where the
   // staging is host memory and `pieces` cut the call (see stagingPieces()); staging on
-  // the GPU copies at memory speed, so it stays whole. SystemError on a CUDA failure.
+  // the GPU copies at memory speed, so it stays whole. SystemError on a CUDA failure;
+  // InvalidArgument, with nothing enqueued, for a stream that would wait for another rank
+  // of the communicator on this GPU and process that waits for it (shareStreamsWith()).
   std::unique_ptr<StagedBatch> enqueue(const char* call, Stream stream, std::vector<StagedRegion>& regions,
                                        std::vector<StagedPiece> pieces = {});
+  // Before the first call, when other ranks of the communicator (tagged `comm`) are threads
+  // of this process: from then on each call is admitted by StreamSharing, and is known
+  // to it until its stream is past it (a host function at its end).
+  void shareStreamsWith(std::string comm);
   // Before the first call: stage in GPU memory and compute there, waking the executor
   // through `doorbell` (may be null) when GPU work completes.
   void stageOnDevice(Doorbell* doorbell);
@@ -104,11 +109,10 @@ class DeviceSide {
  private:
   void bind(const char* call, Stream stream, int deviceOfBuffer);
   void checkStream(const char* call, Stream stream);
-  void refuseSerialisingStream(const char* call, Stream stream);
+  std::uint64_t admitOnStream(const char* call, Stream stream);
 
   struct State;
   int rank_;
-  std::string comm_;
   std::unique_ptr<State> state_;
 };
 

@@ -2,13 +2,11 @@
 // is refused with the reason.
 #include "core/cuda/device_side.h"
 
-#include <utility>
-
 namespace braid {
 
 struct DeviceSide::State {};
 
-DeviceSide::DeviceSide(int rank, std::string comm) : rank_(rank), comm_(std::move(comm)) {}
+DeviceSide::DeviceSide(int rank) : rank_(rank) {}
 DeviceSide::~DeviceSide() = default;
 
 CallPath DeviceSide::route(const char* call, Stream stream, std::initializer_list<BufferArg>) {
@@ -29,6 +27,7 @@ std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream, std::
 }
 
 void DeviceSide::stageOnDevice(Doorbell*) {}
+void DeviceSide::shareStreamsWith(std::string) {}
 DeviceCompute* DeviceSide::compute() { return nullptr; }
 void DeviceSide::forgetDoorbell() {}
 void DeviceSide::shutdown(std::chrono::milliseconds) {}

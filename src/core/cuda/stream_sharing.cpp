@@ -17,30 +17,41 @@ const char* describe(StreamOrdering ordering) {
 }
 
 StreamSharing& StreamSharing::process() {
-  static auto* sharing = new StreamSharing;  // never destroyed: ranks may outlive static destructors
+  static auto* sharing = new StreamSharing;  // never destroyed: a stream may finish a call after exit starts
   return *sharing;
 }
 
-StreamSharing::Conflict StreamSharing::admit(const std::string& comm, const void* context, int rank,
-                                             StreamOrdering ordering) {
+StreamSharing::Admission StreamSharing::admit(const StreamCall& call) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& ranks = latest_[Key{comm, context}];
-  for (const auto& [other, theirs] : ranks)
-    if (other != rank && streamsSerialise(ordering, theirs)) return Conflict{other, theirs};
-  if (ordering == StreamOrdering::NonBlocking)
-    ranks.erase(rank);  // the default: an entry only for the orderings that can conflict
-  else
-    ranks[rank] = ordering;
-  if (ranks.empty()) latest_.erase(Key{comm, context});
-  return {};
+  Admission refusal;
+  for (const auto& [ticket, other] : unfinished_) {
+    if (other.rank == call.rank || other.comm != call.comm || other.context != call.context) continue;
+    const bool same = call.stream && other.stream == call.stream;
+    if (!same && !streamsSerialise(call.ordering, other.ordering)) continue;
+    if (refusal.rank < 0 || other.rank < refusal.rank) refusal = Admission{0, other.rank, other.ordering, same};
+  }
+  if (refusal.rank >= 0) return refusal;
+  const std::uint64_t ticket = nextTicket_++;
+  unfinished_.emplace(ticket, call);
+  return Admission{ticket};
+}
+
+void StreamSharing::finish(std::uint64_t ticket) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  unfinished_.erase(ticket);
 }
 
 void StreamSharing::forget(const std::string& comm, const void* context, int rank) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = latest_.find(Key{comm, context});
-  if (it == latest_.end()) return;
-  it->second.erase(rank);
-  if (it->second.empty()) latest_.erase(it);
+  for (auto it = unfinished_.begin(); it != unfinished_.end();) {
+    const StreamCall& c = it->second;
+    it = c.rank == rank && c.comm == comm && c.context == context ? unfinished_.erase(it) : std::next(it);
+  }
+}
+
+std::size_t StreamSharing::unfinished() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return unfinished_.size();
 }
 
 }  // namespace braid

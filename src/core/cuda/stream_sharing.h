@@ -3,16 +3,21 @@
 // default stream, and the legacy stream orders every blocking stream of the context
 // behind it and itself behind them. A call on a stream waits, on that stream, for its
 // collective, which needs the other ranks' copies into staging; if those copies sit on
-// a stream that waits for this one, neither ever runs: both ranks would only learn it at
-// BRAID_TIMEOUT. StreamSharing remembers, per communicator and context, how each rank's
-// latest call is ordered with the legacy stream, so that the call that would close such
-// a loop is refused at once, naming the rank it would wait for.
+// a stream that waits for this one (or on this very stream), neither ever runs, and both
+// ranks would only learn it at BRAID_TIMEOUT. StreamSharing knows, per communicator and
+// context, which calls of which rank are still on their streams and how those streams
+// are ordered, so that the call that would close such a loop is refused before it is
+// enqueued, naming the rank it would wait for.
 //
-// Pure logic (no CUDA), tested on the host; DeviceSide classifies the streams.
+// It sees one communicator at a time: a loop through another communicator, or through a
+// thread that synchronises with a stream, stays the caller's to avoid.
+//
+// Pure logic (no CUDA), tested on the host; DeviceSide classifies the streams and tells
+// it when a stream is past a call.
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
-#include <utility>
 
 namespace braid {
 
@@ -30,28 +35,41 @@ bool streamsSerialise(StreamOrdering a, StreamOrdering b);
 // "the legacy default stream", "a blocking stream", "a non-blocking stream".
 const char* describe(StreamOrdering ordering);
 
+// A call about to be enqueued.
+struct StreamCall {
+  std::string comm;              // the communicator (its tag, the same on all its ranks)
+  const void* context = nullptr;  // the CUDA context
+  int rank = -1;
+  StreamOrdering ordering = StreamOrdering::NonBlocking;
+  const void* stream = nullptr;  // the stream, where one handle means one stream (null: not so)
+};
+
 class StreamSharing {
  public:
   // The one registry of this process (thread ranks meet only here).
   static StreamSharing& process();
 
-  // Another rank's latest call, on a stream that serialises with the one asked about.
-  struct Conflict {
-    int rank = -1;  // -1: none
-    StreamOrdering ordering = StreamOrdering::NonBlocking;
+  struct Admission {
+    std::uint64_t ticket = 0;  // > 0: admitted; finish() it once the stream is past the call
+    int rank = -1;             // else: the lowest other rank with an unfinished call it would wait for
+    StreamOrdering ordering = StreamOrdering::NonBlocking;  // how that call's stream is ordered
+    bool sameStream = false;   // that call is on the very same stream
   };
-  // `rank` of communicator `comm` (its unique id) issues a call on a stream ordered as
-  // `ordering` in CUDA context `context`. Returns the lowest other rank of the same
-  // communicator and context whose latest call is on a stream that serialises with this
-  // one, and records nothing; else records the call and returns no conflict.
-  Conflict admit(const std::string& comm, const void* context, int rank, StreamOrdering ordering);
-  // The rank is gone (its communicator was destroyed or aborted).
+  // Admits the call unless another rank of the same communicator and context has an
+  // unfinished call on a stream that serialises with this one, or on the same stream.
+  Admission admit(const StreamCall& call);
+  // The stream is past the call, or it was never enqueued. Unknown tickets are ignored
+  // (the rank was forgotten first).
+  void finish(std::uint64_t ticket);
+  // The rank is gone (destroyed or aborted: its streams wait for nobody now).
   void forget(const std::string& comm, const void* context, int rank);
+  // Unfinished calls of all ranks.
+  std::size_t unfinished() const;
 
  private:
-  using Key = std::pair<std::string, const void*>;
-  std::mutex mutex_;
-  std::map<Key, std::map<int, StreamOrdering>> latest_;
+  mutable std::mutex mutex_;
+  std::uint64_t nextTicket_ = 1;
+  std::map<std::uint64_t, StreamCall> unfinished_;  // by ticket
 };
 
 }  // namespace braid
