@@ -67,15 +67,17 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   }
   setup.raise(peers_, rank);
   ctx.peers = &peers_;
-  bool threadPeers = false;  // another rank of this communicator in this very process
+  bool gpuPeers = false;  // another rank in this very process, maybe on this rank's GPU
   for (int r = 0; r < size; ++r) {
     if (std::strncmp(peers_[r].hostId, me.hostId, sizeof me.hostId) != 0) continue;
     if (r < rank) ++localRank_;
-    if (r != rank) ++localSize_;
-    if (r != rank && peers_[r].pid == me.pid) threadPeers = true;
+    if (r == rank) continue;
+    ++localSize_;
+    if (peers_[r].pid == me.pid && (me.gpu < 0 || peers_[r].gpu < 0 || peers_[r].gpu == me.gpu)) gpuPeers = true;
   }
-  // Their streams may wait for each other through the GPU's legacy default stream.
-  if (threadPeers) device_->shareStreamsWith(ctx.commTag);
+  // Their streams may wait for each other through the GPU's legacy default stream. Ranks
+  // known at init to be on other GPUs (one thread per GPU) do not pay for the check.
+  if (gpuPeers) device_->shareStreamsWith(ctx.commTag);
   requireSharedSettings(peers_, rank);
   choice_ = makeAlgorithmChoice(peers_, settings);
 

@@ -254,15 +254,18 @@ std::uint64_t DeviceSide::admitOnStream(const char* call, Stream stream) {
   State& s = *state_;
   const auto handle = static_cast<CUstream>(stream);
   StreamCall mine{s.sharedComm, s.ctx, rank_, orderingOf(*s.driver, handle, rank_, call), nullptr};
-  // One handle, one stream: but for the per-thread default stream, which is each thread's own.
-  if (mine.ordering != StreamOrdering::Legacy && handle != CU_STREAM_PER_THREAD) mine.stream = handle;
+  // One handle, one stream; but the per-thread default stream is the calling thread's
+  // own, known here by a variable of the thread's own.
+  thread_local const char perThreadStream = 0;
+  if (mine.ordering != StreamOrdering::Legacy)
+    mine.stream = handle == CU_STREAM_PER_THREAD ? static_cast<const void*>(&perThreadStream) : handle;
   const auto admission = StreamSharing::process().admit(mine);
   if (admission.ticket > 0) return admission.ticket;
   const char* which = stream ? "argument 'stream'" : "the default stream (null 'stream')";
   const std::string theirs = admission.sameStream ? "that very stream" : describe(admission.ordering);
   throw InvalidArgument(prefix(rank_, call) + which + " is " + describe(mine.ordering) + ", and rank " +
-                        std::to_string(admission.rank) + " of this communicator, a thread of this process on the "
-                        "same GPU, has a call on " + theirs + " that has not finished: each stream would wait for "
+                        std::to_string(admission.rank) + " of this communicator, in this process on the same GPU, has "
+                        "a call on " + theirs + " that has not finished: each stream would wait for "
                         "the other's part of a collective until BRAID_TIMEOUT. Give every rank on a shared GPU a "
                         "stream of its own made with cudaStreamNonBlocking, or run the ranks as processes",
                         ErrorContext{rank_, -1, "", ""});

@@ -41,7 +41,7 @@ struct StreamCall {
   const void* context = nullptr;  // the CUDA context
   int rank = -1;
   StreamOrdering ordering = StreamOrdering::NonBlocking;
-  const void* stream = nullptr;  // the stream, where one handle means one stream (null: not so)
+  const void* stream = nullptr;  // what tells the stream from others (null: the legacy stream)
 };
 
 class StreamSharing {
