@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -50,13 +52,38 @@ int exactIntegers(DataType t) {
   }
 }
 
+int fillThreads = 1;  // setFillThreads
+
+// Runs body(first, count) over [0, count) in contiguous chunks, on fillThreads threads
+// when the range is large enough to pay for starting them.
+template <class Body>
+void inChunks(std::size_t count, Body body) {
+  constexpr std::size_t kMinChunk = std::size_t{1} << 20;
+  const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(fillThreads), count / kMinChunk);
+  if (threads <= 1) return body(std::size_t{0}, count);
+  const std::size_t chunk = (count + threads - 1) / threads;
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) {
+    const std::size_t first = t * chunk, n = std::min(chunk, count - first);  // first < count: threads <= count / 1 Mi
+    try {
+      helpers.emplace_back(body, first, n);
+    } catch (const std::system_error&) {  // no thread to be had: this one does the chunk
+      body(first, n);
+    }
+  }
+  body(std::size_t{0}, chunk);
+  for (auto& h : helpers) h.join();
+}
+
 // Writes count elements; bitsAt(i) gives element i. Typed stores by width, because a
 // memcpy of a run-time size per element is several times slower on large buffers.
 template <class F>
 void storeEach(void* dst, std::size_t elem, std::size_t count, F bitsAt) {
   auto loop = [&](auto* p) {
     using T = std::remove_pointer_t<decltype(p)>;
-    for (std::size_t i = 0; i < count; ++i) p[i] = static_cast<T>(bitsAt(i));
+    inChunks(count, [&](std::size_t first, std::size_t n) {
+      for (std::size_t i = first; i < first + n; ++i) p[i] = static_cast<T>(bitsAt(i));
+    });
   };
   switch (elem) {
     case 1: loop(static_cast<std::uint8_t*>(dst)); break;
@@ -224,8 +251,12 @@ braid::Reduction makeReduction(DataType type, ReduceOp op) {
 void fillComplement(const void* src, std::size_t bytes, void* dst) {
   const auto* in = static_cast<const unsigned char*>(src);
   auto* out = static_cast<unsigned char*>(dst);
-  for (std::size_t i = 0; i < bytes; ++i) out[i] = static_cast<unsigned char>(~in[i]);
+  inChunks(bytes, [&](std::size_t first, std::size_t n) {
+    for (std::size_t i = first; i < first + n; ++i) out[i] = static_cast<unsigned char>(~in[i]);
+  });
 }
+
+void setFillThreads(int threads) { fillThreads = std::max(1, threads); }
 
 std::size_t countWrong(const void* got, const void* want, std::size_t count, DataType type, const std::string& what) {
   const std::size_t elem = braid::sizeOf(type);

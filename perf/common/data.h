@@ -30,6 +30,11 @@ struct DataSpec {
   std::uint64_t seed = 0;
 };
 
+// Threads each fill below (and fillComplement) may use on a large buffer; 1 at first.
+// With 1 GiB buffers a check computes every rank's input for each element, which takes
+// one core many seconds; ranks sharing a host divide its cores among themselves.
+void setFillThreads(int threads);
+
 // Collectives that only move data: `count` elements of `rank`'s data from element
 // `firstIndex` on, arbitrary bits of the type's width (NaN patterns included: nothing
 // may interpret them).

@@ -17,6 +17,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace perf {
@@ -30,6 +31,7 @@ class Bench {
   Bench(const Collective& coll, const Options& o, braid::Communicator& comm)
       : coll_(coll), o_(o), comm_(comm), rank_(comm.rank()), n_(comm.size()),
         mem_(Memory::choose(o.memory, comm.localRank())), host_(Memory::choose(MemoryChoice::Host, 0)) {
+    setFillThreads(static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, comm.localSize()));
     const char* c = std::getenv("PERF_CORRUPT_FOR_TEST");
     corrupt_ = c && *c && std::strcmp(c, "0") != 0;
     bytes_ = std::max<std::size_t>(o.maxBytes, 1);
