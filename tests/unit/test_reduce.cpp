@@ -368,6 +368,33 @@ TEST(FinishAvg, EveryTypeAgainstReference) {
   }
 }
 
+// Large buffers take other paths: every value of the 1- and 2-byte types (a table of
+// quotients), and 32-bit integers' edges (a multiply by the reciprocal), around the
+// divisors where those paths stop.
+TEST(FinishAvg, LargeBuffersOfEveryValueAgainstReference) {
+  std::mt19937_64 rng(13);
+  for (DataType t : kTypes) {
+    const std::size_t elem = braid::sizeOf(t);
+    if (elem == 8 || (elem == 4 && braid::isFloat(t))) continue;
+    std::vector<std::uint64_t> v;
+    if (elem <= 2) {
+      for (std::uint64_t b = 0; b < (std::uint64_t{1} << (8 * elem)); ++b) v.push_back(b);
+    } else {
+      for (std::uint64_t b : {0ull, 1ull, 2ull, 0x7fffffffull, 0x80000000ull, 0x80000001ull, 0xfffffffeull, 0xffffffffull})
+        v.push_back(b);
+      while (v.size() < 4096) v.push_back(rng() & 0xffffffffull);
+    }
+    for (std::uint64_t d : {1ull, 2ull, 3ull, 7ull, 1000ull, 0x7fffffffull, 0xffffffffull, 0x100000000ull, 1ull << 63}) {
+      std::vector<unsigned char> buf(v.size() * elem + 1);
+      for (std::size_t i = 0; i < v.size(); ++i) store(buf.data() + 1, t, i, v[i]);  // misaligned
+      reduce::finishAvg(buf.data() + 1, v.size(), t, d);
+      for (std::size_t i = 0; i < v.size(); ++i)
+        ASSERT_EQ(mismatch(t, load(buf.data() + 1, t, i), refAvg(t, v[i], d)), "")
+            << braid::toString(t) << " 0x" << std::hex << v[i] << " / 0x" << d;
+    }
+  }
+}
+
 TEST(FinishAvg, TruncatesTowardZeroAndDividesSignedAsSigned) {
   std::int8_t i8[] = {-7, 7, -128, 127};
   reduce::finishAvg(i8, 4, DataType::Int8, 2);
