@@ -123,7 +123,6 @@ void CommunicatorImpl::abort() {
 void CommunicatorImpl::releaseResources() {
   // Reverse order of construction: the executor uses the connections, the connections
   // use the transports' segments, the board and transports were set up over the bootstrap.
-  device_->forgetDoorbell();  // the GPU's wake-ups must not ring a doorbell being unmapped
   deviceExecutor_.reset();
   {
     std::lock_guard<std::mutex> lock(ipcMutex_);

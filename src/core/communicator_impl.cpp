@@ -113,7 +113,7 @@ CommunicatorImpl::CommunicatorImpl(const UniqueId& id, int rank, int size, std::
   doorbell_ = ctx.doorbell;
   oversubscribed_ = oversubscribed;
   // Every rank decides the same from the same peer table: all on this host or not.
-  if (localSize_ == size_ && env.cudaIpc()) device_->stageOnDevice(ctx.doorbell);
+  if (localSize_ == size_ && env.cudaIpc()) device_->stageOnDevice();
 
   board_ = std::make_unique<StatusBoard>(*bootstrap_, bootstrap_->secret(), static_cast<StatusEvents&>(*this));
   BRAID_INFO("communicator ready: " + std::to_string(size) + " ranks, " + std::to_string(localSize_) +

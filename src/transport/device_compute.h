@@ -48,7 +48,8 @@ class DeviceCompute {
   virtual void wait(std::uint64_t ticket, const Deadline& deadline) = 0;
   // The ticket of the last work enqueued (0: none yet).
   virtual std::uint64_t last() const = 0;
-  // A descriptor that turns readable when enqueued work completes, for poll() (-1: none).
+  // A descriptor for poll() that is readable while enqueued work may be outstanding, so
+  // a rank with GPU work in flight polls done() rather than sleeping (-1: none).
   virtual int wakeFd() const = 0;
 
   // GPU memory of this rank that peers can map (export() works anywhere inside it),

@@ -1,7 +1,6 @@
 #include "core/cuda/cuda_compute.h"
 
 #include "reduce/cuda/device_reduce.h"
-#include "transport/doorbell.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -14,14 +13,6 @@
 
 namespace braid {
 namespace {
-
-// On the driver's host-function thread, after a piece of work: wake the executor.
-void CUDA_CB wakeExecutor(void* arg) {
-  const auto* w = static_cast<const CudaCompute::Waker*>(arg);
-  if (Doorbell* bell = w->doorbell.load()) bell->ring();
-  const std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(w->fd, &one, sizeof one);  // a full counter is still readable
-}
 
 CUdeviceptr address(const void* p) { return reinterpret_cast<CUdeviceptr>(p); }
 
@@ -42,12 +33,9 @@ std::uint64_t processId() {
 
 }  // namespace
 
-CudaCompute::CudaCompute(const cuda::Driver& driver, CUcontext ctx, int rank, Doorbell* doorbell)
-    : d_(driver), ctx_(ctx), rank_(rank) {
+CudaCompute::CudaCompute(const cuda::Driver& driver, CUcontext ctx, int rank) : d_(driver), ctx_(ctx), rank_(rank) {
   cuda::ContextScope scope(d_, ctx_);
   wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  waker_.doorbell.store(doorbell);
-  waker_.fd = wakeFd_;
   if (wakeFd_ < 0)
     throw SystemError("rank " + std::to_string(rank_) + ": eventfd for GPU completions failed: " + std::strerror(errno),
                       ErrorContext{rank_, -1, "", "cuda"});
@@ -98,11 +86,14 @@ std::uint64_t CudaCompute::issue(const char* what) {
   const std::uint64_t ticket = issued_ + 1;
   CUresult r = d_.cuEventRecord(events_[ticket % kEvents], stream_);
   if (r != CUDA_SUCCESS) fail(r, std::string("recording the end of ") + what + " (cuEventRecord)");
-  // The waker lives in this object, which outlives its stream's work (the destructor waits).
-  r = d_.cuLaunchHostFunc(stream_, wakeExecutor, &waker_);
-  if (r != CUDA_SUCCESS) fail(r, std::string("enqueueing the wake-up after ") + what + " (cuLaunchHostFunc)");
   issued_ = ticket;
+  keepAwake();
   return ticket;
+}
+
+void CudaCompute::keepAwake() const {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wakeFd_, &one, sizeof one);  // a full counter is still readable
 }
 
 std::uint64_t CudaCompute::copy(void* dst, const void* src, std::size_t bytes) {
@@ -132,13 +123,15 @@ std::uint64_t CudaCompute::finishAvg(void* data, std::size_t count, std::uint64_
 bool CudaCompute::done(std::uint64_t ticket) {
   if (ticket <= completed_) return true;
   if (ticket > issued_) throw Error(ErrorKind::Internal, "rank " + std::to_string(rank_) + ": GPU ticket not issued");
-  std::uint64_t drained = 0;
-  [[maybe_unused]] ssize_t n = ::read(wakeFd_, &drained, sizeof drained);  // a poll() must not see old wakes
   cuda::ContextScope scope(d_, ctx_);
   const CUresult r = d_.cuEventQuery(events_[ticket % kEvents]);
   if (r == CUDA_ERROR_NOT_READY) return false;
   if (r != CUDA_SUCCESS) fail(r, "GPU work of a collective (a copy or reduction kernel)");
   completed_ = ticket;  // one stream: everything before it is done too
+  if (completed_ == issued_) {  // nothing left to look for: poll() may sleep again
+    std::uint64_t drained = 0;
+    [[maybe_unused]] ssize_t n = ::read(wakeFd_, &drained, sizeof drained);
+  }
   return true;
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 // DeviceCompute on one GPU: the kernels of reduce/cuda/ on a stream of the rank's own
-// (the worker's, never the caller's), an event per piece of work for its ticket, and a
-// host function after each that wakes the rank's executor (its doorbell and an
-// eventfd), so a rank waiting for its GPU sleeps instead of spinning.
+// (the worker's, never the caller's), and an event per piece of work for its ticket.
+// While work is outstanding the wake descriptor stays readable, so the executor polls
+// the events instead of sleeping: no host function follows the work. A host function
+// serialises other streams' kernels, and on an H200 with four ranks' processes sharing
+// the GPU the first cuLaunchHostFunc after GPU work, while the caller's stream waited
+// for the collective, did not return in 10 s on any rank.
 //
 // Exports use legacy CUDA IPC handles of whole allocations (cuIpcGetMemHandle), which
 // every allocation of cuMemAlloc supports; only staging and scratch are exported, and
@@ -12,18 +15,15 @@
 #include "transport/device_compute.h"
 
 #include <array>
-#include <atomic>
 #include <map>
 #include <vector>
 
 namespace braid {
 
-class Doorbell;
-
 class CudaCompute final : public DeviceCompute {
  public:
   // With `ctx` current. SystemError when CUDA refuses the stream or the events.
-  CudaCompute(const cuda::Driver& driver, CUcontext ctx, int rank, Doorbell* doorbell);
+  CudaCompute(const cuda::Driver& driver, CUcontext ctx, int rank);
   ~CudaCompute() override;  // waits for the stream, at most a few seconds, before freeing
   CudaCompute(const CudaCompute&) = delete;
   CudaCompute& operator=(const CudaCompute&) = delete;
@@ -41,24 +41,16 @@ class CudaCompute final : public DeviceCompute {
   ExportedRange exportRange(const void* ptr) override;
   const void* map(const ExportedRange& range) override;
 
-  // The doorbell goes away before this object when the communicator is aborted.
-  void forgetDoorbell() { waker_.doorbell.store(nullptr); }
-
-  struct Waker {  // what the host function after each piece of work wakes
-    std::atomic<Doorbell*> doorbell{nullptr};
-    int fd = -1;
-  };
-
  private:
   std::uint64_t issue(const char* what);  // records the ticket of what was just enqueued
+  void keepAwake() const;                   // makes wakeFd_ readable
   [[noreturn]] void fail(CUresult r, const std::string& what) const;
 
   static constexpr std::size_t kEvents = 256;  // tickets in flight before one is reused
   const cuda::Driver& d_;
   CUcontext ctx_;
   int rank_;
-  int wakeFd_ = -1;
-  Waker waker_;
+  int wakeFd_ = -1;  // eventfd, readable while work may be outstanding
   CUstream stream_ = nullptr;
   std::array<CUevent, kEvents> events_{};
   std::uint64_t issued_ = 0, completed_ = 0;

@@ -32,7 +32,6 @@ struct DeviceSide::State {
   std::unique_ptr<StagingPool> pool;
   bool onDevice = false;  // staging in GPU memory, the collective run there
   std::string sharedComm;  // other ranks of the communicator are threads of this process: its tag
-  Doorbell* doorbell = nullptr;
   std::unique_ptr<CudaCompute> compute;  // destroyed before the pool: its stream reads staging
   // abort() may run on another thread while the caller stages a call: binding, staging
   // and shutdown take turns.
@@ -215,7 +214,7 @@ void DeviceSide::bind(const char* call, Stream stream, int deviceOfBuffer) {
   s.pool = std::make_unique<StagingPool>(d, rank_, s.onDevice);
   if (s.onDevice) {
     loadKernelsOnce(ctx);
-    s.compute = std::make_unique<CudaCompute>(d, ctx, rank_, s.doorbell);
+    s.compute = std::make_unique<CudaCompute>(d, ctx, rank_);
   }
   s.ctx = ctx;
   s.device = device;
@@ -307,11 +306,10 @@ void DeviceSide::shareStreamsWith(std::string comm) {
   state_->sharedComm = std::move(comm);
 }
 
-void DeviceSide::stageOnDevice(Doorbell* doorbell) {
+void DeviceSide::stageOnDevice() {
   std::lock_guard<std::mutex> lock(state_->mutex);
   if (state_->ctx) return;  // bound already: too late to change where it stages
   state_->onDevice = true;
-  state_->doorbell = doorbell;
   // Load the kernels now if this thread has a context (a framework set its GPU before
   // creating the communicator): loading may wait for the context to be idle, and now
   // nothing on its streams waits for Braid. Otherwise bind() does it.
@@ -343,10 +341,6 @@ std::string DeviceSide::currentGpuBusId() const {
 }
 
 DeviceCompute* DeviceSide::compute() { return state_->compute.get(); }
-
-void DeviceSide::forgetDoorbell() {
-  if (state_->compute) state_->compute->forgetDoorbell();
-}
 
 void DeviceSide::shutdown(std::chrono::milliseconds bound) {
   State& s = *state_;

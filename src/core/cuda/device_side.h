@@ -39,8 +39,6 @@
 
 namespace braid {
 
-class Doorbell;
-
 // A buffer argument as the API names it ("sendbuff", "recvbuff").
 struct BufferArg {
   const char* name;
@@ -95,13 +93,10 @@ class DeviceSide {
   // of this process: from then on each call is admitted by StreamSharing, and is known
   // to it until its stream is past it (a host function at its end).
   void shareStreamsWith(std::string comm);
-  // Before the first call: stage in GPU memory and compute there, waking the executor
-  // through `doorbell` (may be null) when GPU work completes.
-  void stageOnDevice(Doorbell* doorbell);
+  // Before the first call: stage in GPU memory and compute there.
+  void stageOnDevice();
   // The rank's GPU work, once bound, when staging is on the GPU; null otherwise.
   DeviceCompute* compute();
-  // The doorbell is about to go away (abort frees the transports first).
-  void forgetDoorbell();
   // Releases every stream still waiting and frees the staging once the streams are
   // past it, waiting at most `bound`; what a stream may still touch stays allocated.
   void shutdown(std::chrono::milliseconds bound);

@@ -26,10 +26,9 @@ std::unique_ptr<StagedBatch> DeviceSide::enqueue(const char* call, Stream, std::
               ErrorContext{rank_, -1, "", ""});
 }
 
-void DeviceSide::stageOnDevice(Doorbell*) {}
+void DeviceSide::stageOnDevice() {}
 void DeviceSide::shareStreamsWith(std::string) {}
 DeviceCompute* DeviceSide::compute() { return nullptr; }
-void DeviceSide::forgetDoorbell() {}
 void DeviceSide::shutdown(std::chrono::milliseconds) {}
 
 }  // namespace braid
