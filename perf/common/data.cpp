@@ -63,6 +63,7 @@ void inChunks(std::size_t count, Body body) {
   if (threads <= 1) return body(std::size_t{0}, count);
   const std::size_t chunk = (count + threads - 1) / threads;
   std::vector<std::thread> helpers;
+  helpers.reserve(threads - 1);  // before any thread: a failed growth must not drop a joinable one
   for (std::size_t t = 1; t < threads; ++t) {
     const std::size_t first = t * chunk, n = std::min(chunk, count - first);  // first < count: threads <= count / 1 Mi
     try {

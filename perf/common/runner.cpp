@@ -5,6 +5,8 @@
 #include "common/options.h"
 #include "common/report.h"
 
+#include <sched.h>
+
 #include <braid/error.h>
 
 #include <algorithm>
@@ -17,7 +19,6 @@
 #include <memory>
 #include <new>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace perf {
@@ -26,12 +27,21 @@ namespace {
 using braid::DataType;
 using braid::ReduceOp;
 
+// The CPUs this process may run on: its affinity mask, which a launcher's binding or a
+// container's cpuset narrows, not the machine's count.
+int cpusOfThisProcess() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
 class Bench {
  public:
   Bench(const Collective& coll, const Options& o, braid::Communicator& comm)
       : coll_(coll), o_(o), comm_(comm), rank_(comm.rank()), n_(comm.size()),
         mem_(Memory::choose(o.memory, comm.localRank())), host_(Memory::choose(MemoryChoice::Host, 0)) {
-    setFillThreads(static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, comm.localSize()));
+    setFillThreads(cpusOfThisProcess() / std::max(1, comm.localSize()));
     const char* c = std::getenv("PERF_CORRUPT_FOR_TEST");
     corrupt_ = c && *c && std::strcmp(c, "0") != 0;
     bytes_ = std::max<std::size_t>(o.maxBytes, 1);

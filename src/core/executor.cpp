@@ -109,8 +109,10 @@ void Executor::sleep(const Plan& plan, std::uint32_t seen) {
     else sched_yield();  // nothing to sleep on: let the peers run
   } else if (!hasShm || !doorbell_) {
     ::poll(pollFds_.data(), pollFds_.size(), 100);
-  } else if (::poll(pollFds_.data(), pollFds_.size(), 0) == 0) {  // a ready descriptor: no sleep
+  } else if (::poll(pollFds_.data(), pollFds_.size(), 0) <= 0) {  // a ready descriptor: no sleep
     doorbell_->wait(seen, 1);
+  } else if (oversubscribed_) {
+    sched_yield();  // a GPU's work stays "ready" until done: let the ranks sharing this core run
   }
 }
 

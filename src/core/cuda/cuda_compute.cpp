@@ -2,7 +2,7 @@
 
 #include "reduce/cuda/device_reduce.h"
 
-#include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <thread>
 
 namespace braid {
 namespace {
@@ -58,17 +59,18 @@ CudaCompute::~CudaCompute() {
   try {
     wait(issued_, Deadline(std::chrono::seconds(5)));
   } catch (const Error&) {
-    idle = false;  // the stream may still touch scratch and run host functions on us
+    idle = false;  // the stream may still touch scratch: leave the GPU side allocated
   }
-  if (!idle) return;
-  for (auto& [base, ptr] : mapped_) d_.cuIpcCloseMemHandle(ptr);
-  for (auto& s : scratch_)
-    if (s.ptr) d_.cuMemFree(s.ptr);
-  for (CUdeviceptr p : outgrown_) d_.cuMemFree(p);
-  for (auto& e : events_)
-    if (e) d_.cuEventDestroy(e);
-  if (stream_) d_.cuStreamDestroy(stream_);
-  if (wakeFd_ >= 0) ::close(wakeFd_);
+  if (idle) {
+    for (auto& [base, ptr] : mapped_) d_.cuIpcCloseMemHandle(ptr);
+    for (auto& s : scratch_)
+      if (s.ptr) d_.cuMemFree(s.ptr);
+    for (CUdeviceptr p : outgrown_) d_.cuMemFree(p);
+    for (auto& e : events_)
+      if (e) d_.cuEventDestroy(e);
+    if (stream_) d_.cuStreamDestroy(stream_);
+  }
+  if (wakeFd_ >= 0) ::close(wakeFd_);  // only this object's calls touch it, on either path
 }
 
 void CudaCompute::fail(CUresult r, const std::string& what) const {
@@ -136,12 +138,14 @@ bool CudaCompute::done(std::uint64_t ticket) {
 }
 
 void CudaCompute::wait(std::uint64_t ticket, const Deadline& deadline) {
-  while (!done(ticket)) {
+  // Nothing signals completion (no host function): yield for the first few looks, as a
+  // short kernel is done within microseconds, then look every 20 us, leaving the core.
+  for (int looks = 0; !done(ticket); ++looks) {
     if (deadline.expired())
       throw TimeoutError("rank " + std::to_string(rank_) + ": the GPU did not finish a copy or reduction of this rank's "
                          "collective before the deadline (BRAID_TIMEOUT)", ErrorContext{rank_, -1, "", "cuda"});
-    pollfd p{wakeFd_, POLLIN, 0};
-    ::poll(&p, 1, 1);
+    if (looks < 64) sched_yield();
+    else std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
 }
 
