@@ -286,7 +286,6 @@ void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallD
   }
 
   // PreMulSum scales this rank's contribution first, into a private copy.
-  std::vector<unsigned char> scaled;
   if (reduces && call.op.op == ReduceOp::PreMulSum) {
     std::size_t inCount = call.collective == Collective::ReduceScatter ? call.count * n : call.count;
     if (deviceRun_) {
@@ -294,9 +293,9 @@ void CommunicatorImpl::executeCollective(const CollectiveCall& call, const CallD
       deviceRun_->wait(deviceRun_->preMultiply(copy, send, inCount, call.op.scalar), Deadline(Env::get().timeout()));
       send = static_cast<const char*>(copy);
     } else {
-      scaled.resize(inCount * elem);
-      reduce::preMultiply(scaled.data(), send, inCount, call.type, call.op.scalar);
-      send = reinterpret_cast<const char*>(scaled.data());
+      if (preMultiplied_.size() < inCount * elem) preMultiplied_.resize(inCount * elem);
+      reduce::preMultiply(preMultiplied_.data(), send, inCount, call.type, call.op.scalar);
+      send = reinterpret_cast<const char*>(preMultiplied_.data());
     }
     shape.inPlace = false;
   }

@@ -384,7 +384,8 @@ TEST(FinishAvg, LargeBuffersOfEveryValueAgainstReference) {
         v.push_back(b);
       while (v.size() < 4096) v.push_back(rng() & 0xffffffffull);
     }
-    for (std::uint64_t d : {1ull, 2ull, 3ull, 7ull, 1000ull, 0x7fffffffull, 0xffffffffull, 0x100000000ull, 1ull << 63}) {
+    for (std::uint64_t d : {1ull, 2ull, 3ull, 7ull, 1000ull, 0x7fffffffull, 0x80000000ull, 0xffffffffull, 0x100000000ull,
+                            1ull << 63}) {
       std::vector<unsigned char> buf(v.size() * elem + 1);
       for (std::size_t i = 0; i < v.size(); ++i) store(buf.data() + 1, t, i, v[i]);  // misaligned
       reduce::finishAvg(buf.data() + 1, v.size(), t, d);
@@ -426,7 +427,8 @@ TEST(PreMultiply, EveryTypeAgainstReference) {
   for (DataType t : kTypes) {
     for (std::uint64_t scalar : edgeValues(t)) {
       for (bool inPlace : {false, true}) {
-        const std::size_t count = 41, size = braid::sizeOf(t);
+        // Past preMultiply's 4 KiB block of the scalar too, ending in a partial block.
+        const std::size_t size = braid::sizeOf(t), count = 2 * 4096 / size + 3;
         const auto v = makeValues(t, count, rng);
         std::vector<unsigned char> src(count * size + 3), dst(count * size + 5);
         for (std::size_t i = 0; i < count; ++i) store(src.data() + 3, t, i, v[i]);
