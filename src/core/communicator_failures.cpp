@@ -136,6 +136,7 @@ void CommunicatorImpl::releaseResources() {
   root_.reset();
   plans_.clear();
   std::vector<unsigned char>().swap(scratch_);
+  std::vector<unsigned char>().swap(preMultiplied_);
 }
 
 void CommunicatorImpl::checkUsable() const {

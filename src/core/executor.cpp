@@ -108,11 +108,12 @@ void Executor::sleep(const Plan& plan, std::uint32_t seen) {
     if (doorbell_) doorbell_->wait(seen, 100);
     else sched_yield();  // nothing to sleep on: let the peers run
   } else if (!hasShm || !doorbell_) {
-    ::poll(pollFds_.data(), pollFds_.size(), 100);
+    // A GPU's descriptor stays ready while its work runs: let the ranks sharing this core run.
+    if (::poll(pollFds_.data(), pollFds_.size(), 100) > 0 && oversubscribed_) sched_yield();
   } else if (::poll(pollFds_.data(), pollFds_.size(), 0) <= 0) {  // a ready descriptor: no sleep
     doorbell_->wait(seen, 1);
   } else if (oversubscribed_) {
-    sched_yield();  // a GPU's work stays "ready" until done: let the ranks sharing this core run
+    sched_yield();
   }
 }
 

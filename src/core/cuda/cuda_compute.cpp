@@ -36,25 +36,34 @@ std::uint64_t processId() {
 
 CudaCompute::CudaCompute(const cuda::Driver& driver, CUcontext ctx, int rank) : d_(driver), ctx_(ctx), rank_(rank) {
   cuda::ContextScope scope(d_, ctx_);
-  wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wakeFd_ < 0)
-    throw SystemError("rank " + std::to_string(rank_) + ": eventfd for GPU completions failed: " + std::strerror(errno),
-                      ErrorContext{rank_, -1, "", "cuda"});
-  CUresult r = d_.cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING);
-  if (r != CUDA_SUCCESS) fail(r, "creating the rank's GPU work stream (cuStreamCreate)");
-  for (auto& e : events_) {
-    r = d_.cuEventCreate(&e, CU_EVENT_DISABLE_TIMING);
-    if (r != CUDA_SUCCESS) fail(r, "creating the events of GPU work (cuEventCreate)");
+  try {
+    wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd_ < 0)
+      throw SystemError("rank " + std::to_string(rank_) + ": eventfd for GPU completions failed: " +
+                        std::strerror(errno), ErrorContext{rank_, -1, "", "cuda"});
+    CUresult r = d_.cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING);
+    if (r != CUDA_SUCCESS) fail(r, "creating the rank's GPU work stream (cuStreamCreate)");
+    for (auto& e : events_) {
+      r = d_.cuEventCreate(&e, CU_EVENT_DISABLE_TIMING);
+      if (r != CUDA_SUCCESS) fail(r, "creating the events of GPU work (cuEventCreate)");
+    }
+    // Allocated here, before this rank's stream waits on anything: the first runs then
+    // allocate nothing while streams wait (an allocation may be a point of implicit
+    // synchronisation). Larger needs still grow them on the worker.
+    scratch(0, 1);
+    scratch(1, 1);
+  } catch (...) {
+    release();  // no destructor runs for a half-made object
+    throw;
   }
-  // Allocated here, before this rank's stream waits on anything: the first runs then
-  // allocate nothing while streams wait (an allocation may be a point of implicit
-  // synchronisation). Larger needs still grow them on the worker.
-  scratch(0, 1);
-  scratch(1, 1);
 }
 
 CudaCompute::~CudaCompute() {
   cuda::ContextScope scope(d_, ctx_);
+  release();
+}
+
+void CudaCompute::release() {
   bool idle = true;
   try {
     wait(issued_, Deadline(std::chrono::seconds(5)));

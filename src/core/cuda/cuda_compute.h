@@ -44,6 +44,7 @@ class CudaCompute final : public DeviceCompute {
  private:
   std::uint64_t issue(const char* what);  // records the ticket of what was just enqueued
   void keepAwake() const;                   // makes wakeFd_ readable
+  void release();  // once the stream is idle (a few seconds at most), frees what was made
   [[noreturn]] void fail(CUresult r, const std::string& what) const;
 
   static constexpr std::size_t kEvents = 256;  // tickets in flight before one is reused
