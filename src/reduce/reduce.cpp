@@ -1,7 +1,7 @@
-// reduce.h's entry points: kernel lookup through the dispatcher, and the scalar extra
-// steps of Avg and PreMulSum (one pass each per collective). Avg's division is made
-// cheap without vector code: a 64-bit division per element made a uint8 average 18
-// times slower than its sum.
+// reduce.h's entry points: kernel lookup through the dispatcher, and the extra steps of
+// Avg and PreMulSum (one pass each per collective). Avg's division is made cheap without
+// vector code: a 64-bit division per element made a uint8 average 18 times slower than
+// its sum.
 #include "reduce/reduce.h"
 
 #include <braid/error.h>
@@ -114,8 +114,8 @@ void preMultiply(void* dst, const void* src, std::size_t count, DataType type, c
   checkType(type);
   if (count == 0) return;
   if (!scalar) throw InvalidArgument("preMultiply: null scalar");
-  // The Prod kernel against a block of the scalar repeated: vector code (an element
-  // loop made PreMulSum twice as slow as Sum), and the very arithmetic of a Prod.
+  // The Prod kernel against a block of the scalar repeated: vector code instead of an
+  // element loop, and the very arithmetic of a Prod.
   const std::size_t elem = sizeOf(type);
   constexpr std::size_t kBlockBytes = 4096;  // a multiple of every element size
   alignas(64) unsigned char block[kBlockBytes];

@@ -2,8 +2,8 @@
 // DeviceCompute on one GPU: the kernels of reduce/cuda/ on a stream of the rank's own
 // (the worker's, never the caller's), and an event per piece of work for its ticket.
 // While work is outstanding the wake descriptor stays readable, so the executor polls
-// the events instead of sleeping: no host function follows the work. A host function
-// serialises other streams' kernels, and on an H200 with four ranks' processes sharing
+// the events instead of sleeping: no host function follows the work. A host function is
+// reported to serialise other streams' kernels (NCCL issue 1742), and on an H200 with four ranks' processes sharing
 // the GPU the first cuLaunchHostFunc after GPU work, while the caller's stream waited
 // for the collective, did not return in 10 s on any rank.
 //
