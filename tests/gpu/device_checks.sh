@@ -8,8 +8,8 @@
 #
 # usage: tests/gpu/device_checks.sh BUNDLE_DIR [OUT_DIR] [STEPS...]
 #   STEPS: any of tests perf torch accept ipc accept_ipc (default: the first three).
-#   accept is the sweep of issue 8's acceptance, every type and op from 8 B to 1 GiB,
-#   each size checked, on the default (staged) path; ipc runs the device tests and the
+#   accept is the sweep of issue 8's acceptance, every type and op from 8 B up to the
+#   1 GiB limit by factors of 4 (so 512 MiB at most), each size checked, on the default (staged) path; ipc runs the device tests and the
 #   perf tools again on the GPU path (BRAID_CUDA_IPC=1); accept_ipc is the sweep there.
 #   The sweeps time 2 iterations after 1 warm-up, not nccl-tests' 20 after 5: every
 #   size, type and op is still run and checked. Staged, that is still far beyond their
